@@ -1,0 +1,77 @@
+# afmkit: developer and course commands.  `make help` lists them.
+#
+#   make lab     create .venv (first time), install afmkit, start JupyterLab on notebooks/
+#   make demo    headless demo: simulate two molecules, write figures to out/
+#   make test    run the test suite (quick mode)
+#
+# Variables you can override:  make PYTHON=python3.12 venv,  make test PYTEST_ARGS="-k cli -x",
+# make lab LAB_ARGS="--no-browser --port 8889",  make demo DEMO_ARGS=--quick OUT=/tmp/afm
+
+PYTHON      ?= python3
+VENV        ?= .venv
+OUT         ?= out
+LAB_ARGS    ?=
+DEMO_ARGS   ?=
+PYTEST_ARGS ?=
+PIP_ARGS    ?=
+
+VENV_BIN := $(VENV)/bin
+VENV_PY  := $(VENV_BIN)/python
+# Written after a successful install; older than pyproject.toml → reinstall.
+STAMP    := $(VENV)/.afmkit-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lab demo test lint bench clean distclean
+
+help:
+	@echo "afmkit make targets:"
+	@echo "  make lab        create $(VENV) if needed, install afmkit, start JupyterLab on notebooks/"
+	@echo "  make demo       headless demo: figures and summary.txt in $(OUT)/  (DEMO_ARGS=--quick)"
+	@echo "  make test       run the tests in quick mode (PYTEST_ARGS=... passed to pytest)"
+	@echo "  make lint       ruff check"
+	@echo "  make bench      run the speed scripts in benchmarks/"
+	@echo "  make venv       only create/update $(VENV)"
+	@echo "  make clean      remove caches and $(OUT)/ (keeps $(VENV))"
+	@echo "  make distclean  clean, and remove $(VENV)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV_PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	$(VENV_PY) -m pip install --upgrade pip $(PIP_ARGS) \
+		|| echo "warning: could not upgrade pip; continuing with the installed one"
+	$(VENV_PY) -m pip install $(PIP_ARGS) -e ".[test]"
+	@touch $@
+
+lab: $(STAMP)
+	$(VENV_BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+demo: $(STAMP)
+	MPLBACKEND=Agg $(VENV_BIN)/afmkit demo --out $(OUT) $(DEMO_ARGS)
+
+# pytest's own exit status is make's: failures (1), errors (2..4) and "no tests collected" (5)
+# all fail the target.
+test: $(STAMP)
+	AFMKIT_QUICK=1 MPLBACKEND=Agg $(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+LINT_PATHS := $(wildcard afmkit tests benchmarks)
+
+lint: $(STAMP)
+	$(VENV_BIN)/ruff check $(LINT_PATHS)
+
+bench: $(STAMP)
+	@set -e; found=0; \
+	for script in benchmarks/*.py; do \
+		[ -f "$$script" ] || continue; found=1; \
+		echo "== $$script"; \
+		MPLBACKEND=Agg $(VENV_PY) "$$script"; \
+	done; \
+	[ "$$found" = 1 ] || echo "no benchmark scripts in benchmarks/"
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
+		\( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,232 @@
+"""OpenCL plumbing: device choice, a program cache, and thin wrappers that own the buffers.
+
+The kernels live in ``afmkit/kernels/*.cl``. On a CPU-only Linux machine ``pyopencl[pocl]`` provides
+a PoCL CPU device; GPUs are used when their vendor driver is installed. Choose a device with the
+environment variable ``AFMKIT_OPENCL_DEVICE`` (a substring of the device name, e.g. ``"NVIDIA"`` or
+``"pthread"``); otherwise a GPU is preferred over a CPU.
+
+If no platform is found, :func:`available` returns ``False`` with the reason, and the simulator
+falls back to NumPy.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from afmkit.forcefield import ForceField, Grid
+
+NZ_PER_ITEM = 4  # grid points along z computed by one force-field work item
+_KERNELS = {"forcefield": ("lj_coulomb_grid",), "relax": ("relax_probe", "fz_to_df")}
+_BUILD_OPTIONS = [
+    "-cl-fast-relaxed-math",
+    "-cl-denorms-are-zero",  # denormals made the force field 12x slower on PoCL for z = 0 atoms
+    f"-DNZ_PER_ITEM={NZ_PER_ITEM}",
+]
+
+
+class OpenCLUnavailableError(RuntimeError):
+    """No usable OpenCL platform or device."""
+
+
+@dataclass
+class CLContext:
+    """An OpenCL context, queue and the compiled afmkit programs."""
+
+    context: object
+    queue: object
+    device: object
+    kernels: dict
+
+    @property
+    def device_name(self) -> str:
+        return f"{self.device.name.strip()} ({self.device.platform.name.strip()})"
+
+
+def list_devices() -> list[str]:
+    """Names of all OpenCL devices found, as 'device (platform)'; empty if none."""
+    try:
+        import pyopencl as cl
+
+        return [
+            f"{d.name.strip()} ({p.name.strip()})"
+            for p in cl.get_platforms()
+            for d in p.get_devices()
+        ]
+    except Exception:
+        return []
+
+
+def _pick_device():
+    import pyopencl as cl
+
+    try:
+        platforms = cl.get_platforms()
+    except Exception as err:  # pyopencl raises LogicError/RuntimeError when no ICD is installed
+        raise OpenCLUnavailableError(f"no OpenCL platform found ({err})") from err
+    devices = [d for p in platforms for d in p.get_devices()]
+    if not devices:
+        raise OpenCLUnavailableError("OpenCL platforms found, but no devices")
+    wanted = os.environ.get("AFMKIT_OPENCL_DEVICE")
+    if wanted:
+        matches = [d for d in devices if wanted.lower() in f"{d.name} {d.platform.name}".lower()]
+        if not matches:
+            names = ", ".join(d.name.strip() for d in devices)
+            raise OpenCLUnavailableError(
+                f"AFMKIT_OPENCL_DEVICE={wanted!r} matches none of: {names}"
+            )
+        return matches[0]
+    gpus = [d for d in devices if d.type & cl.device_type.GPU]
+    return (gpus or devices)[0]
+
+
+@functools.lru_cache(maxsize=1)
+def get_context() -> CLContext:
+    """The shared OpenCL context with compiled kernels (built once per process).
+
+    Raises :class:`OpenCLUnavailableError` if OpenCL cannot be used.
+    """
+    try:
+        import pyopencl as cl
+    except ImportError as err:
+        raise OpenCLUnavailableError(f"pyopencl is not installed ({err})") from err
+    device = _pick_device()
+    context = cl.Context([device])
+    queue = cl.CommandQueue(context)
+    kernels = {}
+    for name, kernel_names in _KERNELS.items():
+        src = resources.files("afmkit").joinpath(f"kernels/{name}.cl").read_text()
+        try:
+            program = cl.Program(context, src).build(options=_BUILD_OPTIONS)
+        except Exception as err:
+            raise OpenCLUnavailableError(f"building kernels/{name}.cl failed: {err}") from err
+        # Kernel objects are created once: each new one is specialised again by the driver.
+        kernels.update({k: cl.Kernel(program, k) for k in kernel_names})
+    return CLContext(context, queue, device, kernels)
+
+
+def available() -> tuple[bool, str]:
+    """Whether OpenCL works here, and the device name or the reason it does not."""
+    try:
+        return True, get_context().device_name
+    except OpenCLUnavailableError as err:
+        return False, str(err)
+
+
+def forcefield(ctx: CLContext, grid: Grid, atoms: np.ndarray, lj: np.ndarray):
+    """Compute the force field on ``grid`` on the device.
+
+    Returns ``(ForceField, buffer)``; the buffer (float4 per point) stays on the device.
+    """
+    import pyopencl as cl
+
+    mf = cl.mem_flags
+    nx, ny, nz = grid.shape
+    atoms = np.ascontiguousarray(atoms, dtype=np.float32)
+    lj = np.ascontiguousarray(lj, dtype=np.float32)
+    d_atoms = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=atoms)
+    d_lj = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=lj)
+    host = np.empty((nz, ny, nx, 4), dtype=np.float32)
+    d_out = cl.Buffer(ctx.context, mf.READ_WRITE, size=host.nbytes)
+    nzi = -(-nz // NZ_PER_ITEM)
+    origin = np.array([*grid.origin, 0.0], dtype=np.float32)
+    ctx.kernels["lj_coulomb_grid"](
+        ctx.queue, (nx, ny, nzi), None,
+        np.int32(len(atoms)), d_atoms, d_lj, d_out,
+        np.int32(nx), np.int32(ny), np.int32(nz), origin, np.float32(grid.step),
+    )  # fmt: skip
+    cl.enqueue_copy(ctx.queue, host, d_out)
+    return ForceField(grid, host), d_out
+
+
+def relax(
+    ctx: CLContext,
+    ff: ForceField,
+    ff_buffer,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    z_top: float,
+    dz: float,
+    n_samples: int,
+    rest: np.ndarray,
+    k_lat: float,
+    k_rad: float,
+    dt: float,
+    alpha: float,
+    max_iter: int,
+    f2_conv: float,
+    store_positions: bool = False,
+    df_weights: np.ndarray | None = None,
+):
+    """Relax the probe over all pixels on the device (see :func:`afmkit.relax.relax_numpy`).
+
+    ``xs``, ``ys`` must be evenly spaced (the scan grid). Returns ``(fz, positions, df)``:
+    fz (nx·ny, n_samples) in eV/Å, positions (nx·ny, n_samples, 4) or None, and
+    ``df`` (nx·ny, n_samples - m + 1) if ``df_weights`` (m,) is given, else None.
+    """
+    import pyopencl as cl
+
+    mf = cl.mem_flags
+    if ff_buffer is None:
+        ff_buffer = cl.Buffer(
+            ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=np.ascontiguousarray(ff.data)
+        )
+    nx, ny, nz = ff.grid.shape
+    n_px = len(xs) * len(ys)
+    sx = float(xs[1] - xs[0]) if len(xs) > 1 else 0.0
+    sy = float(ys[1] - ys[0]) if len(ys) > 1 else 0.0
+    fz = np.empty((n_px, n_samples), dtype=np.float32)
+    d_fz = cl.Buffer(ctx.context, mf.READ_WRITE, size=fz.nbytes)
+    pos = np.empty((n_px, n_samples, 4), dtype=np.float32) if store_positions else None
+    d_pos = cl.Buffer(ctx.context, mf.WRITE_ONLY, size=pos.nbytes if store_positions else 16)
+    origin = np.array([*ff.grid.origin, 0.0], dtype=np.float32)
+    ctx.kernels["relax_probe"](
+        ctx.queue, (n_px,), None,
+        ff_buffer, np.int32(nx), np.int32(ny), np.int32(nz), origin, np.float32(1.0 / ff.grid.step),
+        np.float32(xs[0]), np.float32(ys[0]), np.float32(sx), np.float32(sy), np.int32(len(ys)),
+        np.float32(z_top), np.float32(dz), np.int32(n_samples),
+        np.asarray(rest, dtype=np.float32), np.float32(k_lat), np.float32(k_rad),
+        np.float32(dt), np.float32(alpha), np.int32(max_iter), np.float32(f2_conv),
+        d_fz, d_pos, np.int32(store_positions),
+    )  # fmt: skip
+    df = None
+    if df_weights is not None:
+        w = np.ascontiguousarray(df_weights, dtype=np.float32)
+        n_out = n_samples - len(w) + 1
+        df = np.empty((n_px, n_out), dtype=np.float32)
+        d_w = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=w)
+        d_df = cl.Buffer(ctx.context, mf.WRITE_ONLY, size=df.nbytes)
+        ctx.kernels["fz_to_df"](
+            ctx.queue, (n_px,), None, d_fz, d_df, d_w,
+            np.int32(len(w)), np.int32(n_samples), np.int32(n_out),
+        )  # fmt: skip
+        cl.enqueue_copy(ctx.queue, df, d_df)
+    cl.enqueue_copy(ctx.queue, fz, d_fz)
+    if store_positions:
+        cl.enqueue_copy(ctx.queue, pos, d_pos)
+    ctx.queue.finish()
+    return fz, pos, df
+
+
+def fz_to_df(ctx: CLContext, fz: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Apply the Δf weights to Fz curves on the device. fz (P, n_in) → (P, n_in - m + 1)."""
+    import pyopencl as cl
+
+    mf = cl.mem_flags
+    fz = np.ascontiguousarray(fz, dtype=np.float32)
+    w = np.ascontiguousarray(weights, dtype=np.float32)
+    n_px, n_in = fz.shape
+    n_out = n_in - len(w) + 1
+    df = np.empty((n_px, n_out), dtype=np.float32)
+    d_fz = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=fz)
+    d_w = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=w)
+    d_df = cl.Buffer(ctx.context, mf.WRITE_ONLY, size=df.nbytes)
+    ctx.kernels["fz_to_df"](
+        ctx.queue, (n_px,), None, d_fz, d_df, d_w, np.int32(len(w)), np.int32(n_in), np.int32(n_out)
+    )
+    cl.enqueue_copy(ctx.queue, df, d_df)
+    return df
