@@ -1,8 +1,9 @@
 """Matplotlib figures for AFM data: Δf stacks and molecule top views.
 
 Every function here builds on :class:`matplotlib.figure.Figure` directly (never ``pyplot``), so
-it runs headless, leaks no global figures in batch jobs, and a returned figure is shown in a
-notebook when it is the last expression of a cell (or with ``display(fig)``).
+it runs headless and leaks no global figures in batch jobs. New figures are
+:class:`NotebookFigure` objects, which Jupyter shows as PNG when they are the last expression of a
+cell (or with ``display(fig)``), whether or not ``pyplot`` was imported.
 
 Conventions (see ``afmkit.simulator``):
 
@@ -13,6 +14,7 @@ Conventions (see ``afmkit.simulator``):
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "NotebookFigure",
     "CPK_COLORS",
     "BOND_TOLERANCE",
     "cpk_color",
@@ -77,6 +80,19 @@ BOND_TOLERANCE = 1.15
 _DF_LABEL = "Δf (Hz)"
 _X_LABEL = "x (Å)"
 _Y_LABEL = "y (Å)"
+
+
+class NotebookFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` that Jupyter displays as PNG without ``pyplot``.
+
+    A plain ``Figure`` only gets an image representation once the inline backend is active
+    (``%matplotlib inline`` or importing ``pyplot``); this one always has ``_repr_png_``.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue()
 
 
 def cpk_color(z: int) -> str:
@@ -240,7 +256,7 @@ def plot_df_stack(
         if fig is None:
             ncol = min(ncols, len(idx))
             nrow = math.ceil(len(idx) / ncol)
-            fig = Figure(figsize=(2.9 * ncol, 2.6 * nrow + 0.4), layout="constrained")
+            fig = NotebookFigure(figsize=(2.9 * ncol, 2.6 * nrow + 0.4), layout="constrained")
         host = fig
         ncol = min(ncols, len(idx))
         nrow = math.ceil(len(idx) / ncol)
@@ -387,7 +403,9 @@ def plot_simulation(
     ncol = min(5, len(idx))
     nrow = math.ceil(len(idx) / ncol)
     panel_h = 2.6 * nrow + 0.4
-    fig = Figure(figsize=(max(4.5, panel_h) + 2.9 * ncol, panel_h + 0.3), layout="constrained")
+    fig = NotebookFigure(
+        figsize=(max(4.5, panel_h) + 2.9 * ncol, panel_h + 0.3), layout="constrained"
+    )
     left, right = fig.subfigures(1, 2, width_ratios=[max(4.5, panel_h), 2.9 * ncol])
     nx, ny = np.asarray(stack).shape[:2]
     extent, in_angstrom = _extent(params, center_xy, nx, ny)

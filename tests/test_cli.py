@@ -161,6 +161,7 @@ def test_plot_df_stack_has_units() -> None:
     assert images[-1].images[0].get_array().shape == (24, 32)
     assert images[0].get_title() == "z = 4.30 Å (slice 1)"
     fig.savefig(io.BytesIO(), format="png")
+    assert fig._repr_png_()[:4] == b"\x89PNG"  # shown in Jupyter without pyplot
 
 
 def test_plot_df_stack_single_slice_and_shared_scale() -> None:
