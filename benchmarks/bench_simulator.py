@@ -69,7 +69,8 @@ def main() -> None:
         for m in mols:
             afm = make_afmulator(params, m)
             ppafm_simulate(m, params, afmulator=afm)  # compile / allocate
-            per_mol.append(timed(lambda m=m, a=afm: ppafm_simulate(m, params, afmulator=a), reps)[0])
+            t, _ = timed(lambda m=m, a=afm: ppafm_simulate(m, params, afmulator=a), reps)
+            per_mol.append(t)
         results["ppafm-OpenCL"] = per_mol
     except ImportError as err:
         print(f"ppafm not installed ({err}); pip install 'ppafm[opencl]' to compare")

@@ -16,10 +16,10 @@ parameters (full default size: 128 × 128 px, 20 slices, CO tip). What had to be
   peak-to-peak between the first and last samples).
 
 One difference is *not* a parameter: ppafm's discretised Giessibl weights
-(``common.get_simple_df_weight``) divide by ``n·dz`` where the sampled span is ``(n − 1)·dz``, so its
-Δf is (n − 1)/n = 10/11 of the exact value for a linear force (test below); afmkit's weights are
-exact there. The images are therefore compared after scaling ppafm by n/(n − 1); the raw comparison
-must still correlate.
+(``common.get_simple_df_weight``) divide by ``n·dz`` where the sampled span is ``(n − 1)·dz``, so
+its Δf is (n − 1)/n = 10/11 of the exact value for a linear force (test below); afmkit's weights
+are exact there. The images are therefore compared after scaling ppafm by n/(n − 1); the raw
+comparison must still correlate.
 """
 
 from __future__ import annotations
