@@ -663,6 +663,11 @@ _DELETE_BRACKETS = str.maketrans("", "", "[]'\" \t")
 _QM9_SYMBOL_Z = {s: z for z, s in enumerate(SYMBOLS) if s}
 
 
+def cache_dir() -> Path:
+    """afmkit's cache directory: ``$AFMKIT_CACHE_DIR`` or the user cache dir (may not exist yet)."""
+    return _cache_root()
+
+
 def _cache_root() -> Path:
     env = os.environ.get("AFMKIT_CACHE_DIR")
     if env:

@@ -11,9 +11,9 @@ falls back to NumPy.
 
 from __future__ import annotations
 
-import functools
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -41,6 +41,8 @@ class CLContext:
     queue: object
     device: object
     kernels: dict
+    # Kernel objects hold their arguments: one launch at a time (dataset worker threads share it).
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def device_name(self) -> str:
@@ -84,12 +86,24 @@ def _pick_device():
     return (gpus or devices)[0]
 
 
-@functools.lru_cache(maxsize=1)
+_CONTEXTS: dict[int, CLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
 def get_context() -> CLContext:
-    """The shared OpenCL context with compiled kernels (built once per process).
+    """The shared OpenCL context with compiled kernels (built once per process; a forked worker
+    builds its own, since OpenCL contexts do not survive a fork).
 
     Raises :class:`OpenCLUnavailableError` if OpenCL cannot be used.
     """
+    pid = os.getpid()
+    with _CONTEXTS_LOCK:
+        if pid not in _CONTEXTS:
+            _CONTEXTS[pid] = _build_context()
+        return _CONTEXTS[pid]
+
+
+def _build_context() -> CLContext:
     try:
         import pyopencl as cl
     except ImportError as err:
@@ -128,18 +142,19 @@ def forcefield(ctx: CLContext, grid: Grid, atoms: np.ndarray, lj: np.ndarray):
     nx, ny, nz = grid.shape
     atoms = np.ascontiguousarray(atoms, dtype=np.float32)
     lj = np.ascontiguousarray(lj, dtype=np.float32)
-    d_atoms = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=atoms)
-    d_lj = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=lj)
     host = np.empty((nz, ny, nx, 4), dtype=np.float32)
-    d_out = cl.Buffer(ctx.context, mf.READ_WRITE, size=host.nbytes)
     nzi = -(-nz // NZ_PER_ITEM)
     origin = np.array([*grid.origin, 0.0], dtype=np.float32)
-    ctx.kernels["lj_coulomb_grid"](
-        ctx.queue, (nx, ny, nzi), None,
-        np.int32(len(atoms)), d_atoms, d_lj, d_out,
-        np.int32(nx), np.int32(ny), np.int32(nz), origin, np.float32(grid.step),
-    )  # fmt: skip
-    cl.enqueue_copy(ctx.queue, host, d_out)
+    with ctx.lock:
+        d_atoms = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=atoms)
+        d_lj = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=lj)
+        d_out = cl.Buffer(ctx.context, mf.READ_WRITE, size=host.nbytes)
+        ctx.kernels["lj_coulomb_grid"](
+            ctx.queue, (nx, ny, nzi), None,
+            np.int32(len(atoms)), d_atoms, d_lj, d_out,
+            np.int32(nx), np.int32(ny), np.int32(nz), origin, np.float32(grid.step),
+        )  # fmt: skip
+        cl.enqueue_copy(ctx.queue, host, d_out)
     return ForceField(grid, host), d_out
 
 
@@ -171,44 +186,34 @@ def relax(
     import pyopencl as cl
 
     mf = cl.mem_flags
-    if ff_buffer is None:
-        ff_buffer = cl.Buffer(
-            ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=np.ascontiguousarray(ff.data)
-        )
     nx, ny, nz = ff.grid.shape
     n_px = len(xs) * len(ys)
     sx = float(xs[1] - xs[0]) if len(xs) > 1 else 0.0
     sy = float(ys[1] - ys[0]) if len(ys) > 1 else 0.0
     fz = np.empty((n_px, n_samples), dtype=np.float32)
-    d_fz = cl.Buffer(ctx.context, mf.READ_WRITE, size=fz.nbytes)
     pos = np.empty((n_px, n_samples, 4), dtype=np.float32) if store_positions else None
-    d_pos = cl.Buffer(ctx.context, mf.WRITE_ONLY, size=pos.nbytes if store_positions else 16)
     origin = np.array([*ff.grid.origin, 0.0], dtype=np.float32)
-    ctx.kernels["relax_probe"](
-        ctx.queue, (n_px,), None,
-        ff_buffer, np.int32(nx), np.int32(ny), np.int32(nz), origin, np.float32(1.0 / ff.grid.step),
-        np.float32(xs[0]), np.float32(ys[0]), np.float32(sx), np.float32(sy), np.int32(len(ys)),
-        np.float32(z_top), np.float32(dz), np.int32(n_samples),
-        np.asarray(rest, dtype=np.float32), np.float32(k_lat), np.float32(k_rad),
-        np.float32(dt), np.float32(alpha), np.int32(max_iter), np.float32(f2_conv),
-        d_fz, d_pos, np.int32(store_positions),
-    )  # fmt: skip
-    df = None
-    if df_weights is not None:
-        w = np.ascontiguousarray(df_weights, dtype=np.float32)
-        n_out = n_samples - len(w) + 1
-        df = np.empty((n_px, n_out), dtype=np.float32)
-        d_w = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=w)
-        d_df = cl.Buffer(ctx.context, mf.WRITE_ONLY, size=df.nbytes)
-        ctx.kernels["fz_to_df"](
-            ctx.queue, (n_px,), None, d_fz, d_df, d_w,
-            np.int32(len(w)), np.int32(n_samples), np.int32(n_out),
+    with ctx.lock:
+        if ff_buffer is None:
+            data = np.ascontiguousarray(ff.data)
+            ff_buffer = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=data)
+        d_fz = cl.Buffer(ctx.context, mf.READ_WRITE, size=fz.nbytes)
+        d_pos = cl.Buffer(ctx.context, mf.WRITE_ONLY, size=pos.nbytes if store_positions else 16)
+        ctx.kernels["relax_probe"](
+            ctx.queue, (n_px,), None,
+            ff_buffer, np.int32(nx), np.int32(ny), np.int32(nz), origin,
+            np.float32(1.0 / ff.grid.step),
+            np.float32(xs[0]), np.float32(ys[0]), np.float32(sx), np.float32(sy),
+            np.int32(len(ys)), np.float32(z_top), np.float32(dz), np.int32(n_samples),
+            np.asarray(rest, dtype=np.float32), np.float32(k_lat), np.float32(k_rad),
+            np.float32(dt), np.float32(alpha), np.int32(max_iter), np.float32(f2_conv),
+            d_fz, d_pos, np.int32(store_positions),
         )  # fmt: skip
-        cl.enqueue_copy(ctx.queue, df, d_df)
-    cl.enqueue_copy(ctx.queue, fz, d_fz)
-    if store_positions:
-        cl.enqueue_copy(ctx.queue, pos, d_pos)
-    ctx.queue.finish()
+        df = None if df_weights is None else _apply_df(ctx, d_fz, n_px, n_samples, df_weights)
+        cl.enqueue_copy(ctx.queue, fz, d_fz)
+        if store_positions:
+            cl.enqueue_copy(ctx.queue, pos, d_pos)
+        ctx.queue.finish()
     return fz, pos, df
 
 
@@ -216,13 +221,24 @@ def fz_to_df(ctx: CLContext, fz: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Apply the Δf weights to Fz curves on the device. fz (P, n_in) → (P, n_in - m + 1)."""
     import pyopencl as cl
 
-    mf = cl.mem_flags
     fz = np.ascontiguousarray(fz, dtype=np.float32)
+    with ctx.lock:
+        flags = cl.mem_flags.READ_ONLY | cl.mem_flags.COPY_HOST_PTR
+        d_fz = cl.Buffer(ctx.context, flags, hostbuf=fz)
+        return _apply_df(ctx, d_fz, fz.shape[0], fz.shape[1], weights)
+
+
+def _apply_df(ctx: CLContext, d_fz, n_px: int, n_in: int, weights: np.ndarray) -> np.ndarray:
+    """Run ``fz_to_df`` on a device buffer of Fz (n_px, n_in); returns Δf on the host.
+
+    The caller holds ``ctx.lock``.
+    """
+    import pyopencl as cl
+
+    mf = cl.mem_flags
     w = np.ascontiguousarray(weights, dtype=np.float32)
-    n_px, n_in = fz.shape
     n_out = n_in - len(w) + 1
     df = np.empty((n_px, n_out), dtype=np.float32)
-    d_fz = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=fz)
     d_w = cl.Buffer(ctx.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=w)
     d_df = cl.Buffer(ctx.context, mf.WRITE_ONLY, size=df.nbytes)
     ctx.kernels["fz_to_df"](
