@@ -290,6 +290,28 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from afmkit.data import AFMDataset, molecule_set, write_shards
+    from afmkit.simulator import SimulationParams
+
+    size: int | str | None = args.size
+    if isinstance(size, str) and size != "all":
+        size = int(size)
+    mols = molecule_set(args.set, args.split, size)
+    params = SimulationParams(pixels=(args.pixels, args.pixels))
+    dataset = AFMDataset(
+        mols, args.mode, batch_size=args.batch_size, seed=args.seed, params=params,
+        backend=args.backend,
+    )  # fmt: skip
+    _log(
+        f"{args.mode}: {len(mols)} molecules × {dataset.n_rotations} rotations = "
+        f"{dataset.n_samples} samples in {len(dataset)} batches of {args.batch_size}"
+    )
+    paths = write_shards(dataset, args.out, n_batches=args.n_batches, fmt=args.format)
+    _log(f"{len(paths)} shards in {args.out}")
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The ``afmkit`` argument parser."""
@@ -334,6 +356,25 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--probe", choices=("CO", "Xe"), default="CO", help="tip (default CO)")
     simulate.add_argument("--backend", **backend_kw)
     simulate.set_defaults(func=_cmd_simulate)
+
+    generate = sub.add_parser(
+        "generate",
+        help="write simulated training batches to dataset shards (resumable)",
+        description="Simulate training batches (raw 20-slice stacks and targets) and write one "
+        "shard per batch. Re-running the same command resumes an interrupted run.",
+    )
+    generate.add_argument("--mode", choices=("dsh", "es", "xyz"), required=True)
+    generate.add_argument("--set", default="light", help="light, heavy, dataset1 or dataset2")
+    generate.add_argument("--split", choices=("train", "val", "test"), default="train")
+    generate.add_argument("--size", default=None, help="molecules (default: thesis size; 'all')")
+    generate.add_argument("--out", required=True, help="shard directory")
+    generate.add_argument("--format", choices=("npz", "h5"), default="npz")
+    generate.add_argument("--batch-size", type=int, default=30)
+    generate.add_argument("--n-batches", type=int, default=None, help="stop after N batches")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--pixels", type=int, default=128, help="image size (default 128)")
+    generate.add_argument("--backend", **backend_kw)
+    generate.set_defaults(func=_cmd_generate)
     return parser
 
 
