@@ -154,6 +154,13 @@ def run_demo(
         png = out / f"{stem}.png"
         fig.savefig(png, dpi=80 if quick else 110)
         _log(f"{tag} wrote {png}")
+        if stem == "camphor":  # the learning targets next to the AFM data
+            from afmkit.descriptor_plots import plot_descriptors
+
+            fig = plot_descriptors(mol, stack, params, center_xy=center)
+            desc_png = out / f"{stem}_descriptors.png"
+            fig.savefig(desc_png, dpi=80 if quick else 110)
+            _log(f"{tag} wrote {desc_png}")
         records.append(
             {
                 "stem": stem,

@@ -234,7 +234,7 @@ def test_demo_quick(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert cli.main(["demo", "--out", str(out), "--quick"]) == 0
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert pngs == ["camphor.png", "phenol.png"]
+    assert pngs == ["camphor.png", "camphor_descriptors.png", "phenol.png"]
     for name in pngs:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = (out / "summary.txt").read_text(encoding="utf-8")
