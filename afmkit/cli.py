@@ -308,7 +308,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     params = SimulationParams(pixels=(args.pixels, args.pixels))
     dataset = AFMDataset(
         mols, args.mode, batch_size=args.batch_size, seed=args.seed, params=params,
-        backend=args.backend,
+        n_rotations=args.rotations, backend=args.backend,
     )  # fmt: skip
     _log(
         f"{args.mode}: {len(mols)} molecules × {dataset.n_rotations} rotations = "
@@ -316,6 +316,27 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     )
     paths = write_shards(dataset, args.out, n_batches=args.n_batches, fmt=args.format)
     _log(f"{len(paths)} shards in {args.out}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from afmkit.train import TrainConfig, quick_config, train
+
+    out = args.out or f"runs/{args.mode}"
+    if args.quick or (_env_quick() and not args.full):
+        config = quick_config(args.mode, out)
+    else:
+        shards = args.shards
+        config = TrainConfig(
+            mode=args.mode, out=out, epochs=args.epochs, molecule_set=args.set,
+            train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
+            rotations=args.rotations, batch_size=args.batch_size, seed=args.seed,
+            train_shards=f"{shards}-train" if shards else None,
+            val_shards=f"{shards}-val" if shards else None,
+            test_shards=f"{shards}-test" if shards else None,
+        )  # fmt: skip
+    report = train(config)
+    _log(f"test metrics: {json.dumps(report['losses'])} (all in {Path(out) / 'metrics.json'})")
     return 0
 
 
@@ -379,9 +400,37 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--batch-size", type=int, default=30)
     generate.add_argument("--n-batches", type=int, default=None, help="stop after N batches")
     generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument(
+        "--rotations", type=int, default=None, help="best rotations per molecule (20; xyz 30)"
+    )
     generate.add_argument("--pixels", type=int, default=128, help="image size (default 128)")
     generate.add_argument("--backend", **backend_kw)
     generate.set_defaults(func=_cmd_generate)
+
+    train = sub.add_parser(
+        "train",
+        help="train the DSH, ES or xyz model (checkpoints; re-run to resume)",
+        description="Train a model with Adam (lr 1e-3, inverse-time decay 1e-5), checkpoint and "
+        "log every epoch, plot the loss curve and evaluate on the test set. Re-running the same "
+        "command after an interruption resumes from the last finished epoch.",
+    )
+    train.add_argument("mode", choices=("dsh", "es", "xyz"))
+    train.add_argument("--out", default=None, help="run directory (default: runs/<mode>)")
+    train.add_argument("--epochs", type=int, default=50)
+    train.add_argument(
+        "--shards", default=None,
+        help="shard dirs PREFIX-train, PREFIX-val, PREFIX-test (default: simulate on the fly)",
+    )  # fmt: skip
+    train.add_argument("--set", default="light", help="molecule set for on-the-fly data")
+    train.add_argument("--train-size", type=int, default=None)
+    train.add_argument("--val-size", type=int, default=None)
+    train.add_argument("--test-size", type=int, default=None)
+    train.add_argument("--rotations", type=int, default=None)
+    train.add_argument("--batch-size", type=int, default=30)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quick", action="store_true", help="tiny run (also AFMKIT_QUICK=1)")
+    train.add_argument("--full", action="store_true", help="ignore AFMKIT_QUICK")
+    train.set_defaults(func=_cmd_train)
     return parser
 
 

@@ -192,7 +192,7 @@ class AFMDataset(keras.utils.PyDataset):
             sim.params = tip
             sample["X"] = sim(mol)
         t1 = time.perf_counter()
-        sample.update(compute_targets(mol, self.mode, self.params))
+        sample.update(compute_targets(mol, self.params))
         self.timings["simulation"] += t1 - t0
         self.timings["descriptors"] += time.perf_counter() - t1
         return sample
@@ -216,35 +216,42 @@ class AFMDataset(keras.utils.PyDataset):
         }
 
 
-def compute_targets(mol, mode: str, params: SimulationParams) -> dict[str, np.ndarray]:
-    """The learning targets of one rotated molecule for ``mode`` (float32 maps).
+def compute_targets(mol, params: SimulationParams) -> dict[str, np.ndarray]:
+    """All learning targets of one rotated molecule (float32), for every mode.
 
-    Height-like maps are measured from their cut-off floor (``reference="floor"``), so every
-    target except the ES map is ≥ 0, as the thesis's ReLU outputs require.
+    They cost ~15 ms against ~0.4 s for a simulation, so raw batches and shards carry all of them
+    and one shard set (of mode "es", which has CO and Xe stacks) can train all three models.
+    Height-like maps are measured from their cut-off floor, so every target except the ES map is
+    ≥ 0, as the thesis's ReLU outputs require.
     """
-    if mode == "xyz":
-        classes, offsets = descriptors.xyz_grid(mol, params)
-        return {"classes": classes, "offsets": offsets}
+    classes, offsets = descriptors.xyz_grid(mol, params)
     height_top = descriptors.height_map(mol, params)  # Å above the top nucleus
-    height = height_top - (height_top.max() - descriptors.HEIGHT_CUTOFF)  # floor → 0
-    if mode == "es":
-        return {"es_map": descriptors.es_map(mol, params, height=height_top), "height_map": height}
     return {
         "atomic_disks": descriptors.atomic_disks(mol, params),
         "vdw_spheres": descriptors.vdw_spheres(mol, params, reference="floor"),
-        "height_map": height,
+        "height_map": height_top - (height_top.max() - descriptors.HEIGHT_CUTOFF),  # floor → 0
+        "es_map": descriptors.es_map(mol, params, height=height_top),
+        "classes": classes,
+        "offsets": offsets,
     }
 
 
 def finish_batch(raw: dict, mode: str, rng, augment: bool, augment_kwargs: dict, timings=None):
-    """Turn a raw batch into Keras ``(X, Y)``: augment the stacks, order the targets."""
+    """Turn a raw batch into Keras ``(X, Y)`` for ``mode``: augment the stacks, pick targets.
+
+    A raw batch of mode "es" (CO and Xe stacks) also serves "dsh" and "xyz" (its CO stacks).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     t0 = time.perf_counter()
     if mode == "es":
+        if "X_xe" not in raw:
+            raise ValueError("mode 'es' needs CO and Xe stacks; these batches have only CO")
         stacks = [raw["X_co"], raw["X_xe"]]
-        X = aug.augment(stacks, rng, **augment_kwargs) if augment else stacks
-        X = tuple(X)
+        X = tuple(aug.augment(stacks, rng, **augment_kwargs) if augment else stacks)
     else:
-        X = aug.augment(raw["X"], rng, **augment_kwargs) if augment else raw["X"]
+        stack = raw["X"] if "X" in raw else raw["X_co"]
+        X = aug.augment(stack, rng, **augment_kwargs) if augment else stack
     if timings is not None:
         timings["augmentation"] += time.perf_counter() - t0
     return X, tuple(raw[key] for key in TARGETS[mode])
@@ -305,12 +312,14 @@ def write_shards(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     n_batches = len(dataset) if n_batches is None else min(int(n_batches), len(dataset))
-    manifest = {**dataset.config(), "format": fmt, "n_batches": n_batches}
+    n_samples = min(n_batches * dataset.batch_size, dataset.n_samples)
+    manifest = {**dataset.config(), "format": fmt, "n_batches": n_batches, "n_samples": n_samples}
     manifest_path = directory / "manifest.json"
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        if {k: v for k, v in old.items() if k != "n_batches"} != {
-            k: v for k, v in manifest.items() if k != "n_batches"
+        sized = ("n_batches", "n_samples")
+        if {k: v for k, v in old.items() if k not in sized} != {
+            k: v for k, v in manifest.items() if k not in sized
         }:
             raise ShardError(
                 f"{directory} holds shards of a different configuration; use another directory"
@@ -332,13 +341,16 @@ def write_shards(
 class ShardDataset(keras.utils.PyDataset):
     """Serve shards written by :func:`write_shards` as Keras batches, augmenting on the fly.
 
-    With ``shuffle=False`` batch ``i`` of epoch 0 equals ``AFMDataset(...)[i]`` of the dataset
-    that wrote the shards. Later epochs visit the shards in a new order with new augmentation.
+    ``mode`` defaults to the mode the shards were written for; shards of mode "es" can also
+    serve "dsh" and "xyz" (from their CO stacks). With ``shuffle=False`` batch ``i`` of epoch 0
+    equals ``AFMDataset(...)[i]`` of the dataset that wrote the shards. Later epochs visit the
+    shards in a new order with new augmentation.
     """
 
     def __init__(
         self,
         directory: str | Path,
+        mode: str | None = None,
         augment: bool = True,
         augment_kwargs: dict | None = None,
         shuffle: bool = True,
@@ -354,7 +366,11 @@ class ShardDataset(keras.utils.PyDataset):
             self.manifest = json.loads(manifest_path.read_text())
         except json.JSONDecodeError as err:
             raise ShardError(f"{manifest_path} is corrupt: {err}") from err
-        self.mode = self.manifest["mode"]
+        self.mode = self.manifest["mode"] if mode is None else mode
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.mode == "es" and self.manifest["mode"] != "es":
+            raise ValueError(f"{self.directory} holds CO-only shards; mode 'es' needs es shards")
         self.seed = self.manifest["seed"] if seed is None else int(seed)
         fmt = self.manifest["format"]
         self.paths = [

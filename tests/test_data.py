@@ -142,3 +142,30 @@ def test_cli_generate(tmp_path):
     assert load_shard(out / "shard-00000.npz")["classes"].shape == (4, 16, 16, 2)
     assert cli_main(argv) == 0  # resume: nothing left to do
     assert data.ShardDataset(out).mode == "xyz"
+
+
+def test_es_shards_serve_all_three_models(tmp_path, mols):
+    write_shards(make(mols, "es"), tmp_path, n_batches=1, progress=False)
+    raw = load_shard(tmp_path / "shard-00000.npz")
+    for mode, n_targets in (("dsh", 3), ("xyz", 2), ("es", 2)):
+        X, Y = ShardDataset(tmp_path, mode=mode, shuffle=False)[0]
+        assert len(Y) == n_targets
+        assert (X[0] if mode == "es" else X).shape == (4, 32, 32, 10)
+    X, _ = ShardDataset(tmp_path, mode="dsh", shuffle=False, augment=False)[0]
+    assert np.array_equal(X, raw["X_co"])
+    dsh_dir = tmp_path / "dsh"
+    write_shards(make(mols, "dsh"), dsh_dir, n_batches=1, progress=False)
+    with pytest.raises(ValueError, match="es shards"):
+        ShardDataset(dsh_dir, mode="es")
+
+
+def test_worker_threads_give_the_same_batches(mols):
+    """Keras runs PyDataset workers as threads: concurrent batches must equal sequential ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ds = make(mols, batch_size=2)
+    sequential = [ds[i][0] for i in range(len(ds))]
+    fresh = make(mols, batch_size=2, workers=2)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        parallel = list(pool.map(lambda i: fresh[i][0], range(len(fresh))))
+    assert all(np.array_equal(a, b) for a, b in zip(sequential, parallel, strict=True))
