@@ -261,7 +261,10 @@ def test_training_step_on_jax_or_torch():
     backend = next((b for b in ("jax", "torch") if importlib.util.find_spec(b)), None)
     if backend is None:
         pytest.skip("neither JAX nor PyTorch is installed here (pip install jax to run this)")
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
+    # Unoptimised XLA code: JAX compiles every weight initialiser and the train step; at the
+    # default optimisation level that takes ~20 s on 2 CPU cores, at level 0 ~5 s.
+    xla_flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "XLA_FLAGS": xla_flags}
     proc = subprocess.run(
         [sys.executable, "-c", _OTHER_BACKEND_SCRIPT.format(backend=backend)],
         cwd=ROOT,
