@@ -16,12 +16,13 @@ from pathlib import Path
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed to ``path``.
 
-    The temporary file keeps ``path``'s suffix (so ``np.savez`` and h5py accept it) and is
-    removed if the block raises.
+    The temporary file keeps all of ``path``'s suffixes (so ``np.savez``, h5py and Keras accept
+    it) and is removed if the block raises.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
+    base, dot, suffixes = path.name.partition(".")  # keep ".weights.h5", ".tar.gz", ...
+    tmp = path.with_name(f".{base}.tmp-{uuid.uuid4().hex[:8]}{dot}{suffixes}")
     try:
         yield tmp
         with open(tmp, "rb+") as f:

@@ -203,7 +203,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> dict:
     model.fit(train_data, validation_data=val_data, epochs=config.epochs, callbacks=run_callbacks,
               verbose=config.verbose)  # fmt: skip
     wall = time.perf_counter() - t0
-    model.save_weights(out / f"{config.mode}.weights.h5")
+    export_weights(model, config.mode, out / f"{config.mode}.weights.h5")
     report = evaluate(model, test_data, config.mode)
     report.update({
         "mode": config.mode, "epochs": config.epochs, "wall_time_s": wall,
@@ -212,6 +212,16 @@ def train(config: TrainConfig, callbacks: list | None = None) -> dict:
     with atomic_path(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1))
     return report
+
+
+def export_weights(model: keras.Model, mode: str, path: str | Path) -> Path:
+    """Save only the layer weights of a trained ``model`` (no optimizer state: a third of the
+    size), in the format :func:`afmkit.models.load_pretrained` reads. Written atomically."""
+    lean = models.build_model(mode)
+    lean.set_weights(model.get_weights())
+    with atomic_path(Path(path)) as tmp:
+        lean.save_weights(tmp)
+    return Path(path)
 
 
 def _n_samples(data) -> int:

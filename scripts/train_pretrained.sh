@@ -22,7 +22,7 @@ $AFMKIT train dsh --full --shards "$SHARDS" --epochs "$EPOCHS_DSH" --out runs/ds
 $AFMKIT train xyz --full --shards "$SHARDS" --epochs "$EPOCHS_XYZ" --out runs/xyz-light
 $AFMKIT train es --full --shards "$SHARDS" --epochs "$EPOCHS_ES" --out runs/es-light
 for m in dsh xyz es; do
-  cp "runs/$m-light/$m.weights.h5" "afmkit/weights/$m-light.weights.h5"
+  cp "runs/$m-light/$m.weights.h5" "afmkit/weights/$m-light.weights.h5"  # layer weights only
   cp "runs/$m-light/metrics.json" "afmkit/weights/$m-light.metrics.json"
   cp "runs/$m-light/log.csv" "afmkit/weights/$m-light.log.csv"
 done
