@@ -52,6 +52,7 @@ import numpy.typing as npt
 
 from afmkit import elements
 from afmkit.forcefield import COULOMB_CONST, R2_SOFTENING, atom_arrays, load_lj_table
+from afmkit.molecules import checked_arrays, molecule_label
 from afmkit.simulator import SimulationParams, scan_center
 
 __all__ = [
@@ -132,37 +133,6 @@ class _Frame:
     params: SimulationParams
 
 
-def _mol_name(mol: Any) -> str:
-    name = getattr(mol, "name", "") or ""
-    return f"molecule {name!r}" if name else "molecule"
-
-
-def _check_molecule(mol: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """numbers (N,), positions (N, 3) float64, charges (N,) float64 of ``mol``, validated."""
-    try:
-        numbers = np.asarray(mol.numbers)
-        positions = np.asarray(mol.positions, dtype=np.float64)
-        charges = getattr(mol, "charges", None)
-    except AttributeError as err:
-        raise TypeError(
-            f"expected a Molecule with .numbers and .positions, got {type(mol).__name__}"
-        ) from err
-    n = numbers.shape[0] if numbers.ndim == 1 else -1
-    if n == 0:
-        raise ValueError(f"{_mol_name(mol)} has no atoms: descriptors need at least one atom")
-    if numbers.ndim != 1 or positions.shape != (n, 3):
-        raise ValueError(
-            f"{_mol_name(mol)}: numbers must be (N,) and positions (N, 3), got "
-            f"{numbers.shape} and {positions.shape}"
-        )
-    charges = np.zeros(n) if charges is None else np.asarray(charges, dtype=np.float64)
-    if charges.shape != (n,):
-        raise ValueError(f"{_mol_name(mol)}: charges must have shape ({n},), got {charges.shape}")
-    if not (np.all(np.isfinite(positions)) and np.all(np.isfinite(charges))):
-        raise ValueError(f"{_mol_name(mol)} has NaN or infinite positions or charges")
-    return numbers.astype(np.int64), positions, charges
-
-
 @functools.lru_cache(maxsize=1)
 def _default_params() -> SimulationParams:
     """One shared ``SimulationParams()`` (never modified here; building one validates it)."""
@@ -190,14 +160,14 @@ def _check_center(center_xy: npt.ArrayLike | None, mol: Any) -> np.ndarray:
 
 
 def _frame(mol: Any, params: SimulationParams | None, center_xy: npt.ArrayLike | None) -> _Frame:
-    numbers, positions, charges = _check_molecule(mol)
+    numbers, positions, charges = checked_arrays(mol, "computing descriptors")
     params = _check_params(params)
     center = _check_center(center_xy, mol)
     xs, ys = params.pixel_coordinates((0.0, 0.0))
     _check_inside(mol, positions, center, xs[0], xs[-1], ys[0], ys[-1])
     z_top = float(positions[:, 2].max())
     pos = positions - np.array([center[0], center[1], z_top])
-    return _Frame(_mol_name(mol), numbers, charges, pos, center, z_top, xs, ys, params)
+    return _Frame(molecule_label(mol), numbers, charges, pos, center, z_top, xs, ys, params)
 
 
 def _check_inside(
@@ -210,7 +180,7 @@ def _check_inside(
         lo = rel.min(axis=0) + center
         hi = rel.max(axis=0) + center
         raise ValueError(
-            f"{_mol_name(mol)} lies outside the scan window: its atoms span x {lo[0]:.2f}..."
+            f"{molecule_label(mol)} lies outside the scan window: its atoms span x {lo[0]:.2f}..."
             f"{hi[0]:.2f} Å, y {lo[1]:.2f}...{hi[1]:.2f} Å, but the window is x "
             f"{center[0] + x0:.2f}...{center[0] + x1:.2f} Å, y {center[1] + y0:.2f}..."
             f"{center[1] + y1:.2f} Å (centre {center[0]:.2f}, {center[1]:.2f}); "
@@ -830,7 +800,7 @@ def xyz_grid(
         float32 (bx, by, 3): ``(dx, dy, dz)`` of the box's atom in Å; dx, dy from the box centre,
         dz = z_atom − z_top (the box centre has z 0). Zero for background boxes.
     """
-    numbers, positions, _ = _check_molecule(mol)
+    numbers, positions, _ = checked_arrays(mol, "computing descriptors")
     if params is not None:
         _check_params(params)
     bx, by, s = _check_boxes(boxes, box_size)
@@ -844,7 +814,7 @@ def xyz_grid(
     inside_any = (rel >= -half) & (rel < half)
     if not inside_any.all(axis=1).any():
         _check_inside(mol, positions, center, -half[0], half[0], -half[1], half[1])
-        raise ValueError(f"{_mol_name(mol)} has no atom inside the xyz grid window")
+        raise ValueError(f"{molecule_label(mol)} has no atom inside the xyz grid window")
     dz = positions[:, 2] - positions[:, 2].max()
     keep = inside_any.all(axis=1) & (dz >= z_min)
     ij = np.floor((rel[keep] + half) / s).astype(np.int64)

@@ -663,6 +663,45 @@ _DELETE_BRACKETS = str.maketrans("", "", "[]'\" \t")
 _QM9_SYMBOL_Z = {s: z for z, s in enumerate(SYMBOLS) if s}
 
 
+def molecule_label(mol: Any) -> str:
+    """``molecule 'name'`` (or just ``molecule``) for error messages."""
+    name = getattr(mol, "name", "") or ""
+    return f"molecule {name!r}" if name else "molecule"
+
+
+def checked_arrays(mol: Any, purpose: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate a molecule-like object's arrays *now* (they may have changed since construction).
+
+    Returns numbers (N,) int64, positions (N, 3) float64 in Å and charges (N,) float64 in e
+    (zeros if absent). Raises TypeError/ValueError naming ``purpose`` (e.g. "simulating") for a
+    missing attribute, no atoms, bad shapes, or NaN/inf values.
+    """
+    try:
+        numbers = np.asarray(mol.numbers)
+        positions = np.asarray(mol.positions, dtype=np.float64)
+        charges = getattr(mol, "charges", None)
+    except AttributeError as err:
+        raise TypeError(
+            f"expected a Molecule with .numbers and .positions, got {type(mol).__name__}"
+        ) from err
+    n = numbers.shape[0] if numbers.ndim == 1 else -1
+    if n == 0:
+        raise ValueError(f"{molecule_label(mol)} has no atoms: {purpose} needs at least one atom")
+    if numbers.ndim != 1 or positions.shape != (n, 3):
+        raise ValueError(
+            f"{molecule_label(mol)}: numbers must be (N,) and positions (N, 3), got "
+            f"{numbers.shape} and {positions.shape}"
+        )
+    charges = np.zeros(n) if charges is None else np.asarray(charges, dtype=np.float64)
+    if charges.shape != (n,):
+        raise ValueError(
+            f"{molecule_label(mol)}: charges must have shape ({n},), got {charges.shape}"
+        )
+    if not (np.all(np.isfinite(positions)) and np.all(np.isfinite(charges))):
+        raise ValueError(f"{molecule_label(mol)} has NaN or infinite positions or charges")
+    return numbers.astype(np.int64), positions, charges
+
+
 def cache_dir() -> Path:
     """afmkit's cache directory: ``$AFMKIT_CACHE_DIR`` or the user cache dir (may not exist yet)."""
     return _cache_root()

@@ -31,6 +31,7 @@ from afmkit.forcefield import (
     compute_forcefield_numpy,
     load_lj_table,
 )
+from afmkit.molecules import checked_arrays
 from afmkit.relax import FireSettings, relax_numpy
 
 # Probe particles: element whose LJ parameters the PP uses, and its default charge (e).
@@ -338,7 +339,7 @@ class AFMSimulator:
     def compute_forcefield(self, mol, center_xy=None):
         """Tabulate the force field for ``mol`` (cached for the last molecule and parameters)."""
         p = self.params
-        _check_molecule(mol)
+        checked_arrays(mol, "simulating")
         grid = self.forcefield_grid(mol, center_xy)
         sample = (np.asarray(mol.numbers), mol.positions, mol.charges)
         key = (*(a.tobytes() for a in sample), grid, p.probe_number, p.charge, p.lj_table)
@@ -416,17 +417,6 @@ class AFMSimulator:
             center_xy=center,
             timings={"forcefield": t1 - t0, "relax+df": t2 - t1, "total": t2 - t0},
         )
-
-
-def _check_molecule(mol) -> None:
-    n = len(mol.numbers)
-    if n == 0:
-        raise ValueError("cannot simulate a molecule with no atoms")
-    pos = np.asarray(mol.positions)
-    if pos.shape != (n, 3):
-        raise ValueError(f"positions must have shape ({n}, 3), got {pos.shape}")
-    if not np.all(np.isfinite(pos)) or not np.all(np.isfinite(mol.charges)):
-        raise ValueError("molecule has NaN or infinite positions or charges")
 
 
 def _warn_if_too_wide(mol, params: SimulationParams, center: np.ndarray) -> None:
