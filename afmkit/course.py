@@ -1,0 +1,65 @@
+"""Course helpers shared by the notebooks: quick mode and an environment report.
+
+Every notebook has a cell tagged ``parameters`` that starts with
+``QUICK = afmkit.course.quick_mode()``, so CI (``AFMKIT_QUICK=1``) runs it with tiny sizes
+and a student runs it in full.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def quick_mode(default: bool = False) -> bool:
+    """Whether ``AFMKIT_QUICK`` asks for quick mode (``1``, ``true``, ``yes`` or ``on``).
+
+    Args:
+        default: returned when ``AFMKIT_QUICK`` is unset or empty.
+    """
+    value = os.environ.get("AFMKIT_QUICK", "").strip().lower()
+    if not value:
+        return default
+    return value in _TRUE
+
+
+def pick(quick: bool, quick_value, full_value):
+    """``quick_value`` in quick mode, else ``full_value``."""
+    return quick_value if quick else full_value
+
+
+def environment_report() -> str:
+    """A few lines saying what this kernel computes on: Python, Keras backend, OpenCL devices.
+
+    Also says what afmkit falls back to when no OpenCL device is found (NumPy, with one warning)
+    and the hint conda users need (``ocl-icd-system``) to see a vendor driver.
+    """
+    lines = [f"Python {platform.python_version()} on {platform.machine()}"]
+    try:
+        import keras
+
+        lines.append(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
+    except Exception as exc:  # pragma: no cover - keras is a dependency
+        lines.append(f"Keras not importable: {exc}")
+    try:
+        import pyopencl as cl
+
+        devices = [
+            f"{p.name.strip()}: {d.name.strip()}"
+            for p in cl.get_platforms()
+            for d in p.get_devices()
+        ]
+    except Exception as exc:
+        devices = []
+        lines.append(f"OpenCL unavailable ({type(exc).__name__}: {exc})")
+    if devices:
+        lines.append("OpenCL devices: " + "; ".join(devices))
+        lines.append("afmkit simulates with OpenCL on the first device (PoCL = your CPU cores).")
+    else:
+        lines.append(
+            "No OpenCL device: afmkit falls back to its NumPy reference (about 10x slower). "
+            "conda users: `conda install ocl-icd-system` lets pyopencl see a vendor driver."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Implementations of the widget panels; import them from :mod:`afmkit.widgets`."""

@@ -1,0 +1,205 @@
+"""Building blocks shared by every widget panel: labelled sliders, debouncing, PNG previews.
+
+A panel is a :class:`Panel`: a dict of named controls, a ``render`` function that turns the
+control values into outputs, and a status line with the time the last render took. Sliders use
+``continuous_update=False`` and every change goes through a :class:`Debouncer`, so dragging a
+slider re-renders once, after the user lets go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+
+#: Seconds a panel waits after the last change before it re-renders.
+DEBOUNCE_S = 0.15
+
+_STYLE = {"description_width": "initial"}
+_LAYOUT = {"width": "360px"}
+
+
+def slider(
+    label: str,
+    value: float,
+    min: float,  # noqa: A002 - mirrors ipywidgets
+    max: float,  # noqa: A002
+    step: float,
+    unit: str = "",
+    readout_format: str = ".2f",
+    tooltip: str = "",
+) -> w.FloatSlider:
+    """A float slider whose label carries its unit, e.g. ``"k_lat (N/m)"``; updates on release."""
+    description = f"{label} ({unit})" if unit else label
+    return w.FloatSlider(
+        value=value,
+        min=min,
+        max=max,
+        step=step,
+        description=description,
+        readout_format=readout_format,
+        continuous_update=False,
+        style=_STYLE,
+        layout=_LAYOUT,
+        tooltip=tooltip or description,
+    )
+
+
+def int_slider(
+    label: str, value: int, min: int, max: int, step: int = 1, unit: str = ""  # noqa: A002
+) -> w.IntSlider:
+    """An integer slider with a unit in its label; updates on release."""
+    description = f"{label} ({unit})" if unit else label
+    return w.IntSlider(
+        value=value,
+        min=min,
+        max=max,
+        step=step,
+        description=description,
+        continuous_update=False,
+        style=_STYLE,
+        layout=_LAYOUT,
+    )
+
+
+def dropdown(label: str, options: Any, value: Any = None) -> w.Dropdown:
+    """A labelled drop-down menu (``options`` as for :class:`ipywidgets.Dropdown`)."""
+    drop = w.Dropdown(options=options, description=label, style=_STYLE, layout=_LAYOUT)
+    if value is not None:
+        drop.value = value
+    return drop
+
+
+def array_png(
+    image: np.ndarray,
+    cmap: str = "gray",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    origin: str = "lower",
+) -> bytes:
+    """PNG bytes of a 2-D array ``(ny, nx)`` with a colour map, one array pixel per image pixel.
+
+    ``origin="lower"`` puts row 0 at the bottom (y up, as in every afmkit image). NaNs are drawn
+    transparent. Used by previews, where a matplotlib figure would cost ~100 ms per redraw.
+    """
+    import matplotlib.pyplot as plt
+
+    array = np.asarray(image, dtype=float)
+    if array.ndim != 2:
+        raise ValueError(f"array_png needs a 2-D array, got shape {array.shape}")
+    if origin == "lower":
+        array = array[::-1]
+    buffer = io.BytesIO()
+    plt.imsave(buffer, array, cmap=cmap, vmin=vmin, vmax=vmax, format="png")
+    return buffer.getvalue()
+
+
+def image_widget(width_px: int = 256) -> w.Image:
+    """An empty PNG image widget, scaled to ``width_px`` on screen (pixelated, no smoothing)."""
+    return w.Image(
+        format="png",
+        layout=w.Layout(width=f"{width_px}px", height=f"{width_px}px"),
+    )
+
+
+class Debouncer:
+    """Call ``func`` once, ``delay_s`` after the last :meth:`trigger`.
+
+    Inside a Jupyter kernel (a running asyncio loop) calls are delayed and merged; outside one
+    (tests, scripts) ``trigger`` calls ``func`` at once, so panels stay testable.
+    """
+
+    def __init__(self, func: Callable[[], Any], delay_s: float = DEBOUNCE_S) -> None:
+        self.func = func
+        self.delay_s = delay_s
+        self._handle: asyncio.TimerHandle | None = None
+
+    def trigger(self, *_: Any) -> None:
+        """Schedule a call (cancelling any pending one); accepts and ignores observer args."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self.delay_s <= 0:
+            self.func()
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = loop.call_later(self.delay_s, self.func)
+
+
+class Panel:
+    """Named controls + a render function + outputs, displayed as one widget.
+
+    Args:
+        controls: name → widget with a ``value`` (sliders, drop-downs, check boxes).
+        render: called with ``{name: value}``; updates the panel's outputs itself.
+        outputs: widgets shown beside the controls (images, plots, text).
+        title: shown in bold above the panel.
+        debounce_s: delay before re-rendering after a change (see :class:`Debouncer`).
+
+    Attributes:
+        widget: the :class:`ipywidgets.Widget` to display (``display(panel)`` also works).
+        last_render_s: wall time of the last render, seconds.
+        renders: how many times the panel has rendered.
+    """
+
+    def __init__(
+        self,
+        controls: Mapping[str, w.Widget],
+        render: Callable[[dict[str, Any]], Any],
+        outputs: list[w.Widget] | tuple[w.Widget, ...] = (),
+        title: str = "",
+        debounce_s: float = DEBOUNCE_S,
+    ) -> None:
+        self.controls = dict(controls)
+        self._render = render
+        self.outputs = list(outputs)
+        self.status = w.HTML(value="")
+        self.last_render_s = float("nan")
+        self.renders = 0
+        self._debouncer = Debouncer(self.refresh, debounce_s)
+        for control in self.controls.values():
+            control.observe(self._debouncer.trigger, names="value")
+        header = [w.HTML(f"<b>{title}</b>")] if title else []
+        left = w.VBox([*self.controls.values(), self.status], layout={"min_width": "380px"})
+        right = w.VBox(self.outputs)
+        self.widget = w.VBox([*header, w.HBox([left, right])])
+        self.widget.add_class("afmkit-panel")
+
+    def values(self) -> dict[str, Any]:
+        """Current control values, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values: Any) -> None:
+        """Set control values (as a user would); the panel re-renders through its debouncer."""
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            known = sorted(self.controls)
+            raise KeyError(f"unknown controls {sorted(unknown)}; this panel has {known}")
+        for name, value in values.items():
+            self.controls[name].value = value
+
+    def refresh(self) -> None:
+        """Render now with the current values and update the status line."""
+        start = time.perf_counter()
+        try:
+            self._render(self.values())
+        except Exception as exc:  # shown in the panel, not lost in the kernel log
+            self.status.value = f"<span style='color:#b00'>{type(exc).__name__}: {exc}</span>"
+            raise
+        self.last_render_s = time.perf_counter() - start
+        self.renders += 1
+        self.status.value = f"<small>rendered in {1000 * self.last_render_s:.0f} ms</small>"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        if self.renders == 0:
+            self.refresh()
+        display(self.widget)
