@@ -1,0 +1,338 @@
+"""Experimental AFM data: the published 1S-camphor stacks and an offline blind stand-in.
+
+**Published data** (Alldritt et al., Sci. Adv. 2020; Zenodo record 10562769, file
+``afm_camphor.tar.gz``, CC-BY 4.0): constant-height Δf stacks of 1S-camphor on Cu(111),
+experiments 1, 3, 4, 6 and 7, one NumPy file ``<n>.npy`` each, shape (1, 128, 128, 10).
+The files store the image axes **transposed**, as (batch, y, x, slice); afmkit's convention is
+(x, y, slice), so :func:`load_camphor_experiments` swaps the two image axes. Slice 0 is the
+farthest from the sample, as in every afmkit stack. Values are the measured Δf (Hz).
+
+:func:`fetch_camphor_experiments` downloads the archive (checking Zenodo's published MD5 and the
+contents), and without a network raises :class:`DatasetUnavailableError` saying how to get it
+by hand. **Stand-in**: :func:`camphor_standin` returns pseudo-experiments shipped with the
+package (made by ``scripts/make_camphor_standin.py``, see :mod:`afmkit.pseudo_experiments`);
+their true orientations, :func:`camphor_standin_truth`, live in a separate file and are meant
+for scoring only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+import tarfile
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from afmkit.atomic import atomic_path
+
+#: Zenodo record of the ASD-AFM data (molecules and experimental camphor stacks).
+ZENODO_RECORD = "10562769"
+#: Zenodo's JSON description of the record (file names, sizes, MD5 checksums, links).
+ZENODO_API = f"https://zenodo.org/api/records/{ZENODO_RECORD}"
+#: The archive with the experimental stacks.
+CAMPHOR_ARCHIVE = "afm_camphor.tar.gz"
+#: Direct download address of :data:`CAMPHOR_ARCHIVE`.
+CAMPHOR_URL = f"https://zenodo.org/records/{ZENODO_RECORD}/files/{CAMPHOR_ARCHIVE}?download=1"
+#: Experiment numbers in the published set.
+CAMPHOR_EXPERIMENTS = (1, 3, 4, 6, 7)
+#: Shape of one experimental stack in afmkit's axis order (x, y, slice).
+CAMPHOR_STACK_SHAPE = (128, 128, 10)
+
+_DATA_DIR = Path(__file__).resolve().parent / "data"
+STANDIN_PATH = _DATA_DIR / "camphor_standin.npz"
+STANDIN_TRUTH_PATH = _DATA_DIR / "camphor_standin_truth.npz"
+
+_EXP_NAME = re.compile(r"(?:^|/)(\d+)\.npy$")
+
+
+class DatasetUnavailableError(OSError):
+    """A data set is neither on disk nor downloadable; the message says how to get it."""
+
+
+def _manual_instructions(dest: Path) -> str:
+    return (
+        f"Download {CAMPHOR_URL} by hand (or from https://doi.org/10.5281/zenodo.{ZENODO_RECORD}),"
+        f" put {CAMPHOR_ARCHIVE} into {dest} and call "
+        f"afmkit.datasets.load_camphor_experiments({str(dest)!r}) (it reads the .tar.gz or its "
+        "extracted .npy files). Offline, afmkit.datasets.camphor_standin() gives pseudo-"
+        "experiments with known orientations."
+    )
+
+
+def check_stack(stack: np.ndarray, name: str = "stack", shape: tuple | None = None) -> np.ndarray:
+    """Validate one Δf stack (nx, ny, nz) and return it as float32.
+
+    Raises ``ValueError`` for a wrong rank or shape (naming the expected one), an empty stack,
+    non-numeric data, or NaN/Inf values (with their count).
+    """
+    a = np.asarray(stack)
+    if a.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 3:
+        raise ValueError(f"{name} must be one stack of shape (nx, ny, n_slices), got {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape})")
+    if shape is not None and a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+    a = a.astype(np.float32, copy=False)
+    bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+    if bad:
+        raise ValueError(f"{name} contains {bad} NaN/Inf values; clean or crop it first")
+    return a
+
+
+def _from_published(array: np.ndarray, name: str) -> np.ndarray:
+    """(1, y, x, z) or (y, x, z) as stored → (x, y, z) float32, validated."""
+    a = np.asarray(array)
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 3:
+        raise ValueError(f"{name}: expected (1, 128, 128, 10) as published, got {a.shape}")
+    return check_stack(np.ascontiguousarray(a.transpose(1, 0, 2)), name)
+
+
+def _find_archive(path: Path) -> Path | None:
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        return path
+    if path.is_dir():
+        candidate = path / CAMPHOR_ARCHIVE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _npy_files(path: Path) -> dict[int, Path]:
+    found: dict[int, Path] = {}
+    for p in sorted(path.rglob("*.npy")):
+        m = _EXP_NAME.search(p.as_posix())
+        if m:
+            found.setdefault(int(m.group(1)), p)
+    return found
+
+
+def load_camphor_experiments(path: str | Path) -> dict[int, np.ndarray]:
+    """The published 1S-camphor stacks, by experiment number.
+
+    Args:
+        path: the directory with the extracted archive (``<n>.npy`` files anywhere below it),
+            or the ``afm_camphor.tar.gz`` file itself, or a directory holding that file.
+
+    Returns:
+        ``{experiment number: Δf stack}``, each float32 (128, 128, 10) in Hz, axes (x, y,
+        slice) (the stored (y, x) order is transposed), slice 0 farthest from the sample.
+
+    Raises:
+        DatasetUnavailableError: ``path`` does not exist or holds no experiment files.
+        ValueError: a file has the wrong shape or NaN/Inf values.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DatasetUnavailableError(
+            f"no camphor data at {path} (missing directory). {_manual_instructions(path)}"
+        )
+    out: dict[int, np.ndarray] = {}
+    npys = _npy_files(path) if path.is_dir() else {}
+    if npys:
+        for number, file in npys.items():
+            out[number] = _from_published(np.load(file, allow_pickle=False), file.name)
+    elif (archive := _find_archive(path)) is not None:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                m = _EXP_NAME.search(member.name)
+                if not (m and member.isfile()):
+                    continue
+                data = tar.extractfile(member)
+                assert data is not None
+                array = np.load(io.BytesIO(data.read()), allow_pickle=False)
+                out.setdefault(int(m.group(1)), _from_published(array, member.name))
+    if not out:
+        raise DatasetUnavailableError(
+            f"{path} holds no experiment files (<n>.npy or {CAMPHOR_ARCHIVE}). "
+            + _manual_instructions(path if path.is_dir() else path.parent)
+        )
+    return dict(sorted(out.items()))
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _record_entry(api_url: str, timeout: float) -> dict:
+    with urllib.request.urlopen(api_url, timeout=timeout) as response:
+        record = json.load(response)
+    for entry in record.get("files", []):
+        if entry.get("key") == CAMPHOR_ARCHIVE:
+            return entry
+    raise DatasetUnavailableError(f"Zenodo record {api_url} lists no {CAMPHOR_ARCHIVE}")
+
+
+def fetch_camphor_experiments(
+    dest: str | Path,
+    api_url: str = ZENODO_API,
+    timeout: float = 30.0,
+    progress: bool = True,
+) -> Path:
+    """Download, verify and extract the published camphor stacks into ``dest``.
+
+    Steps: ask Zenodo's API for the archive's size, MD5 and link; download to a temporary file
+    (with a progress bar); check the MD5; rename; extract the ``.npy`` files (no links, no paths
+    outside ``dest``); load them once with :func:`load_camphor_experiments` to check shapes.
+    Does nothing but the check when ``dest`` already holds the data.
+
+    Args:
+        dest: directory for the archive and the extracted files (created if needed).
+        api_url: Zenodo record API address (tests point it to a local server).
+        timeout: network timeout, s.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        ``dest`` as a Path; pass it to :func:`load_camphor_experiments`.
+
+    Raises:
+        DatasetUnavailableError: no network / the download failed / checksum mismatch; the
+            message explains how to download the file by hand.
+    """
+    dest = Path(dest).expanduser()
+    dest.mkdir(parents=True, exist_ok=True)
+    if _npy_files(dest):
+        load_camphor_experiments(dest)
+        return dest
+    archive = dest / CAMPHOR_ARCHIVE
+    try:
+        entry = _record_entry(api_url, timeout)
+        expected_md5 = str(entry.get("checksum", "")).removeprefix("md5:")
+        link = entry.get("links", {}).get("self") or CAMPHOR_URL
+        if not archive.is_file() or (expected_md5 and _md5(archive) != expected_md5):
+            _download(link, archive, int(entry.get("size", 0)) or None, timeout, progress)
+    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as exc:
+        if isinstance(exc, DatasetUnavailableError):
+            raise
+        raise DatasetUnavailableError(
+            f"could not download the camphor experiments ({type(exc).__name__}: {exc}). "
+            + _manual_instructions(dest)
+        ) from exc
+    if expected_md5 and (got := _md5(archive)) != expected_md5:
+        bad = archive.with_name(archive.name + ".corrupt")
+        archive.replace(bad)
+        raise DatasetUnavailableError(
+            f"{CAMPHOR_ARCHIVE}: MD5 {got} differs from Zenodo's {expected_md5} (kept as {bad}). "
+            + _manual_instructions(dest)
+        )
+    _extract_npys(archive, dest)
+    load_camphor_experiments(dest)
+    return dest
+
+
+def _download(url: str, target: Path, size: int | None, timeout: float, progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    with atomic_path(target) as tmp, urllib.request.urlopen(url, timeout=timeout) as response:
+        total = size or int(response.headers.get("Content-Length", 0)) or None
+        with (
+            open(tmp, "wb") as out,
+            tqdm(total=total, unit="B", unit_scale=True, disable=not progress) as bar,
+        ):
+            for block in iter(lambda: response.read(1 << 16), b""):
+                out.write(block)
+                bar.update(len(block))
+
+
+def _extract_npys(archive: Path, dest: Path) -> None:
+    """Extract only regular ``<n>.npy`` files, flattened into ``dest`` (safe against ``..``)."""
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            m = _EXP_NAME.search(member.name)
+            if not (m and member.isfile()):
+                continue
+            source = tar.extractfile(member)
+            assert source is not None
+            with atomic_path(dest / f"{int(m.group(1))}.npy") as tmp, open(tmp, "wb") as out:
+                shutil.copyfileobj(source, out)
+
+
+def write_published_format(stacks: Mapping[int, np.ndarray], directory: str | Path) -> Path:
+    """Write stacks (x, y, slice) as the published files do: ``<n>.npy``, (1, y, x, slice).
+
+    Used by the tests and by anyone who wants to feed their own data through the loader.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for number, stack in stacks.items():
+        a = check_stack(stack, f"experiment {number}")
+        with atomic_path(directory / f"{int(number)}.npy") as tmp:
+            np.save(tmp, a.transpose(1, 0, 2)[None])
+    return directory
+
+
+# ---------------------------------------------------------------------------------------------
+# the offline stand-in
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StandinTruth:
+    """Ground truth of the stand-in, for scoring only.
+
+    Attributes:
+        rotations: (n, 3, 3) rotations R with ``camphor().rotated(R)`` = the imaged geometry.
+        params: per pseudo-experiment dict of the perturbed simulation parameters (k_lat N/m,
+            probe_charge e, rest_length Å, tilt Å, z_offset Å) and artefact strengths.
+        seed: seed of the generating script.
+    """
+
+    rotations: np.ndarray
+    params: list[dict]
+    seed: int
+
+
+def _dequantize(q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    scale = (hi - lo) / 255.0
+    return (q.astype(np.float32) * scale[:, None, None, :] + lo[:, None, None, :]).astype(
+        np.float32
+    )
+
+
+def camphor_standin(path: str | Path | None = None) -> dict[int, np.ndarray]:
+    """The shipped blind pseudo-experiments of 1S-camphor, by number (1, 2, …).
+
+    Each is a float32 Δf stack (128, 128, 10) in Hz, axes (x, y, slice), slice 0 farthest —
+    the same form as :func:`load_camphor_experiments` returns. They were simulated in
+    orientations unknown to the matcher with perturbed tip parameters, another height offset,
+    noise, drift between slices and scan-line artefacts, then stored as 8-bit per slice.
+    """
+    path = Path(path) if path is not None else STANDIN_PATH
+    if not path.is_file():
+        raise DatasetUnavailableError(
+            f"stand-in file {path} is missing; run `python scripts/make_camphor_standin.py`"
+        )
+    with np.load(path, allow_pickle=False) as f:
+        stacks = _dequantize(f["stacks_u8"], f["lo"], f["hi"])
+        numbers = f["numbers"]
+    return {int(n): stacks[i] for i, n in enumerate(numbers)}
+
+
+def camphor_standin_truth(path: str | Path | None = None) -> StandinTruth:
+    """True orientations of :func:`camphor_standin` — for scoring a matcher, never as input."""
+    path = Path(path) if path is not None else STANDIN_TRUTH_PATH
+    if not path.is_file():
+        raise DatasetUnavailableError(
+            f"stand-in truth file {path} is missing; run `python scripts/make_camphor_standin.py`"
+        )
+    with np.load(path, allow_pickle=False) as f:
+        return StandinTruth(
+            rotations=np.asarray(f["rotations"], dtype=np.float64),
+            params=json.loads(str(f["params_json"])),
+            seed=int(f["seed"]),
+        )

@@ -1,0 +1,186 @@
+"""Pseudo-experiments: simulated stacks made to look like measured ones, with known truth.
+
+A real experiment differs from afmkit's training simulations in ways the matcher must survive:
+an unknown tip (lateral stiffness, CO charge, probe length, a tilt), an unknown absolute height,
+noise, thermal drift between the constant-height images, and scan-line artefacts (each line of
+a raster scan has its own offset; sometimes the tip changes for a few lines). This module adds
+each of these to a simulation, seeded, so a matcher can be scored against the true orientation.
+``scripts/make_camphor_standin.py`` uses it to make the stand-in shipped in ``afmkit/data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from afmkit.augment import default_height_indices
+from afmkit.molecules import Molecule
+from afmkit.rotations import random_rotations
+from afmkit.simulator import AFMSimulator, SimulationParams
+
+
+@dataclass(frozen=True)
+class TipPerturbation:
+    """Ranges the stand-in's tips are drawn from (uniform). Units: N/m, e, Å.
+
+    The matcher's library uses the defaults of :class:`SimulationParams` (k_lat 0.25 N/m,
+    CO charge −0.1 e, rest length 3 Å, no tilt, closest slice 2.5 Å above the top atom).
+    """
+
+    k_lat: tuple[float, float] = (0.18, 0.40)
+    probe_charge: tuple[float, float] = (-0.16, -0.04)
+    rest_length: tuple[float, float] = (2.8, 3.3)
+    tilt_max: float = 0.5
+    z_offset: tuple[float, float] = (-0.1, 0.4)
+
+
+@dataclass(frozen=True)
+class Artefacts:
+    """Strengths of the experiment-like artefacts, relative to each slice's Δf standard deviation.
+
+    Attributes:
+        noise: white noise σ.
+        correlated_noise: σ of noise smoothed over ``correlation_px`` pixels.
+        correlation_px: correlation length of that noise, px.
+        line_offsets: σ of one random offset per scan line (rows along x).
+        streaks: expected number of tip-change streaks per slice (a line segment with a large
+            offset).
+        streak_strength: offset of a streak.
+        drift_px: σ of the random-walk drift between consecutive slices, px.
+        background: amplitude of a linear background plane across the image.
+    """
+
+    noise: float = 0.06
+    correlated_noise: float = 0.06
+    correlation_px: float = 3.0
+    line_offsets: float = 0.05
+    streaks: float = 0.4
+    streak_strength: float = 0.6
+    drift_px: float = 0.6
+    background: float = 0.15
+
+
+def drift(stack: np.ndarray, rng: np.random.Generator, sigma_px: float) -> np.ndarray:
+    """Shift each slice by a random walk in xy (σ ``sigma_px`` per slice, sub-pixel, nearest
+    edge), the closest slice fixed. ``stack`` (nx, ny, nz); returns a new float32 array."""
+    nz = stack.shape[2]
+    steps = rng.normal(0.0, sigma_px, size=(nz, 2))
+    steps[-1] = 0.0
+    path = np.cumsum(steps[::-1], axis=0)[::-1]  # walk from the closest slice upwards
+    out = np.empty_like(stack, dtype=np.float32)
+    for k in range(nz):
+        out[:, :, k] = ndimage.shift(stack[:, :, k], path[k], order=1, mode="nearest")
+    return out
+
+
+def scan_line_artefacts(
+    stack: np.ndarray, rng: np.random.Generator, line_sigma: float, streaks: float, strength: float
+) -> np.ndarray:
+    """Add one random offset per scan line (a row along x at fixed y) and a few tip-change
+    streaks. Offsets in units of each slice's std; ``stack`` (nx, ny, nz) → new array."""
+    nx, ny, nz = stack.shape
+    scale = stack.std(axis=(0, 1))
+    out = stack.astype(np.float32, copy=True)
+    out += (rng.normal(0.0, line_sigma, size=(1, ny, nz)) * scale).astype(np.float32)
+    for k in range(nz):
+        for _ in range(rng.poisson(streaks)):
+            y = rng.integers(0, ny)
+            x0 = rng.integers(0, nx // 2)
+            x1 = rng.integers(x0 + nx // 8, nx + 1)
+            out[x0:x1, y, k] += np.float32(strength * scale[k] * rng.choice([-1.0, 1.0]))
+    return out
+
+
+def add_experiment_artefacts(
+    stack: np.ndarray, rng: np.random.Generator, artefacts: Artefacts | None = None
+) -> np.ndarray:
+    """Drift, scan-line offsets and streaks, white and correlated noise and a background plane.
+
+    ``stack`` (nx, ny, nz) Δf in Hz; returns a new float32 stack of the same shape.
+    """
+    a = artefacts or Artefacts()
+    out = drift(np.asarray(stack, dtype=np.float32), rng, a.drift_px)
+    out = scan_line_artefacts(out, rng, a.line_offsets, a.streaks, a.streak_strength)
+    nx, ny, nz = out.shape
+    scale = out.std(axis=(0, 1))
+    white = rng.normal(0.0, a.noise, size=out.shape)
+    smooth = ndimage.gaussian_filter(
+        rng.normal(size=out.shape), sigma=(a.correlation_px, a.correlation_px, 0)
+    )
+    smooth *= a.correlated_noise / max(float(smooth.std()), 1e-12)
+    gx, gy = rng.normal(0.0, a.background, size=2)
+    x = np.linspace(-0.5, 0.5, nx)[:, None, None]
+    y = np.linspace(-0.5, 0.5, ny)[None, :, None]
+    out += ((white + smooth + gx * x + gy * y) * scale).astype(np.float32)
+    return out
+
+
+def pseudo_experiment(
+    mol: Molecule,
+    rotation: np.ndarray,
+    rng: np.random.Generator,
+    perturbation: TipPerturbation | None = None,
+    artefacts: Artefacts | None = None,
+    base: SimulationParams | None = None,
+    n_keep: int = 10,
+) -> tuple[np.ndarray, dict]:
+    """One pseudo-experiment of ``mol.rotated(rotation)``.
+
+    Draws a tip and height offset from ``perturbation``, simulates 20 slices (dz 0.1 Å), keeps
+    ``n_keep`` of the closest 15 like the inference pre-processing, then adds artefacts.
+
+    Returns:
+        ``(stack, info)``: float32 (nx, ny, n_keep) Δf in Hz, and the drawn parameters.
+    """
+    p = perturbation or TipPerturbation()
+    base = base or SimulationParams()
+    tilt_r = p.tilt_max * np.sqrt(rng.random())
+    tilt_phi = rng.uniform(0.0, 2.0 * np.pi)
+    info = {
+        "k_lat": float(rng.uniform(*p.k_lat)),
+        "probe_charge": float(rng.uniform(*p.probe_charge)),
+        "rest_length": float(rng.uniform(*p.rest_length)),
+        "tilt": [float(tilt_r * np.cos(tilt_phi)), float(tilt_r * np.sin(tilt_phi))],
+        "z_offset": float(rng.uniform(*p.z_offset)),
+    }
+    params = base.replace(
+        k_lat=info["k_lat"],
+        probe_charge=info["probe_charge"],
+        rest_length=info["rest_length"],
+        tilt=tuple(info["tilt"]),
+        z_closest=base.z_closest + info["z_offset"],
+    )
+    stack = AFMSimulator(params)(mol.rotated(rotation))
+    stack = stack[:, :, default_height_indices(stack.shape[2], 15, n_keep)]
+    info["artefacts"] = asdict(artefacts or Artefacts())
+    return add_experiment_artefacts(stack, rng, artefacts), info
+
+
+def make_standin(
+    mol: Molecule, n: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """``n`` pseudo-experiments of ``mol`` in uniformly random orientations, seeded.
+
+    Returns ``(stacks (n, nx, ny, 10) float32 Hz, rotations (n, 3, 3), infos)``.
+    """
+    stacks, rotations, infos = [], [], []
+    # one independent stream per pseudo-experiment: experiment i does not depend on n
+    for child in np.random.SeedSequence(seed).spawn(n):
+        rng = np.random.default_rng(child)
+        rotation = random_rotations(1, rng)[0]
+        stack, info = pseudo_experiment(mol, rotation, rng)
+        stacks.append(stack)
+        rotations.append(rotation)
+        infos.append(info)
+    return np.stack(stacks), np.stack(rotations), infos
+
+
+def quantize(stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8-bit per slice: ``(uint8 stacks, lo (n, nz), hi (n, nz))``; value = lo + q (hi−lo)/255."""
+    lo = stacks.min(axis=(1, 2)).astype(np.float32)
+    hi = stacks.max(axis=(1, 2)).astype(np.float32)
+    span = np.maximum(hi - lo, 1e-12)
+    q = np.rint((stacks - lo[:, None, None, :]) / span[:, None, None, :] * 255.0)
+    return np.clip(q, 0, 255).astype(np.uint8), lo, hi
