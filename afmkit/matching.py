@@ -39,7 +39,7 @@ from afmkit.augment import preprocess
 from afmkit.datasets import check_stack
 from afmkit.molecules import Molecule, cache_dir, camphor
 from afmkit.rotations import rotation_angle, rotation_to_z, sphere_points
-from afmkit.simulator import AFMSimulator, SimulationParams
+from afmkit.simulator import AFMSimulator, SimulationParams, scan_center
 
 #: Bump when the cached library's content or layout changes.
 LIBRARY_FORMAT = 1
@@ -572,7 +572,9 @@ def plot_matches(
         ax[c].set_title("exp vdW Spheres", fontsize=8)
         ax[c + 1].imshow(result.matched_descriptor(library).T, origin="lower", cmap="viridis")
         ax[c + 1].set_title(f"match, NCC {result.scores[0]:.2f}", fontsize=8)
-        plot_molecule_topview(result.geometries[0], ax[c + 2], title="geometry", legend=False)
+        geometry = result.geometries[0]
+        plot_molecule_topview(geometry, ax[c + 2], title="geometry", legend=False,
+                              extent=library.params.extent(scan_center(geometry)))
         if sim is not None:
             sim_stack = preprocess(sim(result.geometries[0])[None], normalize=False)[0]
             for j, k in enumerate(picks):

@@ -13,6 +13,7 @@ matching); this module is the one place notebooks import them from, e.g.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from typing import Any
 
 from afmkit.panels.core import Debouncer, Panel, array_png, dropdown, int_slider, slider
@@ -28,19 +29,23 @@ PANEL_MODULES = (
 _CORE = ["Debouncer", "Panel", "array_png", "dropdown", "int_slider", "slider"]
 
 
-def _topic_modules() -> list[Any]:
-    modules = []
+def _iter_topic_modules() -> Iterator[Any]:
+    """Import the topic modules one at a time (so asking for a physics panel does not import
+    the training module and its TensorFlow)."""
     for name in PANEL_MODULES:
         try:
-            modules.append(importlib.import_module(name))
+            yield importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if exc.name != name:  # a real missing dependency inside the module: say so
                 raise
-    return modules
+
+
+def _topic_modules() -> list[Any]:
+    return list(_iter_topic_modules())
 
 
 def __getattr__(name: str) -> Any:
-    for module in _topic_modules():
+    for module in _iter_topic_modules():
         if name in getattr(module, "__all__", ()):
             return getattr(module, name)
     raise AttributeError(f"afmkit.widgets has no panel {name!r}; see afmkit.widgets.panel_names()")
