@@ -71,30 +71,10 @@ def _describe_params(params: Any) -> str:
 # --------------------------------------------------------------------------------------------
 # demo
 # --------------------------------------------------------------------------------------------
-def lay_flat(mol: Any) -> Any:
-    """Rotate a molecule so that its flattest direction points along z (towards the tip).
-
-    The rotation maps the eigenvectors of the covariance of the atom positions (largest to
-    smallest variance) onto x, y, z: a planar molecule ends up lying in the xy plane, as on a
-    surface. Positions in Å; rotation about the centroid.
-
-    Args:
-        mol: an :class:`afmkit.Molecule`.
-
-    Returns:
-        A rotated copy.
-    """
-    pos = np.asarray(mol.positions, dtype=float)
-    _, vecs = np.linalg.eigh(np.cov((pos - pos.mean(axis=0)).T))
-    rot = vecs[:, ::-1].T  # rows: largest, middle, smallest variance direction
-    if np.linalg.det(rot) < 0:
-        rot[2] *= -1
-    return mol.rotated(rot)
-
-
 def _demo_molecules() -> list[tuple[str, str, Callable[[], Any]]]:
     """(file stem, common name, loader) for each demo molecule."""
     from afmkit.molecules import camphor, qm9
+    from afmkit.rotations import lay_flat
 
     return [
         ("camphor", "1S-camphor", camphor),

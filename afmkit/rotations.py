@@ -112,3 +112,18 @@ def select_rotations(
     scores = rotation_scores(mol, rot, beta)
     best = np.argsort(-scores, kind="stable")[:n_best]
     return rot[best], scores[best]
+
+
+def lay_flat(mol):
+    """Rotate a molecule so that its flattest direction points along z (towards the tip).
+
+    The rotation maps the eigenvectors of the covariance of the atom positions (largest to
+    smallest variance) onto x, y, z: a planar molecule ends up lying in the xy plane, as on a
+    surface. Positions in Å; rotation about the centroid. Returns a rotated copy.
+    """
+    pos = np.asarray(mol.positions, dtype=float)
+    _, vecs = np.linalg.eigh(np.cov((pos - pos.mean(axis=0)).T))
+    rot = vecs[:, ::-1].T  # rows: largest, middle, smallest variance direction
+    if np.linalg.det(rot) < 0:
+        rot[2] *= -1
+    return mol.rotated(rot)

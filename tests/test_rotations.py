@@ -78,3 +78,14 @@ def test_score_depends_on_beta_and_validates():
         rotation_scores(mol, r, beta=0)
     with pytest.raises(ValueError):
         select_rotations(mol, n=10, n_best=11)
+
+
+def test_lay_flat_puts_a_planar_molecule_in_the_xy_plane():
+    from conftest import benzene
+
+    from afmkit.rotations import lay_flat, random_rotations
+
+    tilted = benzene().rotated(random_rotations(1, np.random.default_rng(5))[0])
+    flat = lay_flat(tilted)
+    assert np.ptp(flat.positions[:, 2]) < 1e-9
+    assert np.ptp(flat.positions[:, 0]) > 4.0
