@@ -81,9 +81,7 @@ def test_score_depends_on_beta_and_validates():
 
 
 def test_lay_flat_puts_a_planar_molecule_in_the_xy_plane():
-    from conftest import benzene
-
-    from afmkit.rotations import lay_flat, random_rotations
+    from afmkit.rotations import lay_flat
 
     tilted = benzene().rotated(random_rotations(1, np.random.default_rng(5))[0])
     flat = lay_flat(tilted)
