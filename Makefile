@@ -2,10 +2,11 @@
 #
 #   make lab     create .venv (first time), install afmkit, start JupyterLab on notebooks/
 #   make demo    headless demo: simulate two molecules, write figures to out/
-#   make test    run the test suite (quick mode)
+#   make test    run the test suite (quick mode); installs Chromium for the browser test
 #
 # Variables you can override:  make PYTHON=python3.12 venv,  make test PYTEST_ARGS="-k cli -x",
-# make lab LAB_ARGS="--no-browser --port 8889",  make demo DEMO_ARGS=--quick OUT=/tmp/afm
+# make lab LAB_ARGS="--no-browser --port 8889",  make demo DEMO_ARGS=--quick OUT=/tmp/afm,
+# make test REQUIRE_BROWSER=0 (skip, rather than fail, the browser test when Chromium is missing)
 
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -14,6 +15,10 @@ LAB_ARGS    ?=
 DEMO_ARGS   ?=
 PYTEST_ARGS ?=
 PIP_ARGS    ?=
+# Debian's Chromium (package `chromium`) drives tests/test_browser.py through Playwright; no
+# Playwright browser download. REQUIRE_BROWSER=1 makes that test fail instead of skipping.
+CHROMIUM        ?= /usr/bin/chromium
+REQUIRE_BROWSER ?= 1
 
 VENV_BIN := $(VENV)/bin
 VENV_PY  := $(VENV_BIN)/python
@@ -21,13 +26,15 @@ VENV_PY  := $(VENV_BIN)/python
 STAMP    := $(VENV)/.afmkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab demo test lint bench clean distclean
+.PHONY: help venv lab demo test test-browser browser-deps lint bench clean distclean
 
 help:
 	@echo "afmkit make targets:"
 	@echo "  make lab        create $(VENV) if needed, install afmkit, start JupyterLab on notebooks/"
 	@echo "  make demo       headless demo: figures and summary.txt in $(OUT)/  (DEMO_ARGS=--quick)"
 	@echo "  make test       run the tests in quick mode (PYTEST_ARGS=... passed to pytest)"
+	@echo "  make test-browser  only the real-browser test (JupyterLab + Chromium + Playwright)"
+	@echo "  make browser-deps  install Debian's chromium if $(CHROMIUM) is missing (apt-get)"
 	@echo "  make lint       ruff check"
 	@echo "  make bench      run the speed scripts in benchmarks/"
 	@echo "  make venv       only create/update $(VENV)"
@@ -51,8 +58,29 @@ demo: $(STAMP)
 
 # pytest's own exit status is make's: failures (1), errors (2..4) and "no tests collected" (5)
 # all fail the target.
-test: $(STAMP)
-	AFMKIT_QUICK=1 MPLBACKEND=Agg $(VENV_PY) -m pytest $(PYTEST_ARGS)
+TEST_ENV := AFMKIT_QUICK=1 MPLBACKEND=Agg AFMKIT_CHROMIUM=$(CHROMIUM) \
+	AFMKIT_REQUIRE_BROWSER=$(REQUIRE_BROWSER)
+
+test: $(STAMP) browser-deps
+	$(TEST_ENV) $(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+test-browser: $(STAMP) browser-deps
+	$(TEST_ENV) $(VENV_PY) -m pytest tests/test_browser.py $(PYTEST_ARGS)
+
+# Installs Debian's chromium when $(CHROMIUM) is missing (as root, else with `sudo -n`); tries
+# without `apt-get update` first. A failed install only warns: the browser test then fails
+# (REQUIRE_BROWSER=1) and says why.
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "warning: $(CHROMIUM) missing and no apt-get; install Chromium yourself"; exit 0; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+	echo "installing Chromium for the browser test: $$sudo apt-get install chromium"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y --no-install-recommends chromium \
+		|| { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends chromium; } \
+		|| echo "warning: could not install chromium; the browser test will not run"
 
 LINT_PATHS := $(wildcard afmkit tests benchmarks)
 
