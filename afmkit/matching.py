@@ -42,11 +42,14 @@ from afmkit.rotations import rotation_angle, rotation_to_z, sphere_points
 from afmkit.simulator import AFMSimulator, SimulationParams, scan_center
 
 #: Bump when the cached library's content or layout changes.
-LIBRARY_FORMAT = 1
-#: Default pretrained model whose vdW Spheres drive the matching.
+LIBRARY_FORMAT = 2
+#: Default pretrained model whose descriptors drive the matching.
 DEFAULT_MODEL = "dsh-light"
-#: Output of the DSH model used for matching.
-DESCRIPTOR = "vdw_spheres"
+#: The DSH model's outputs, stored for every library entry in this order.
+CHANNELS = ("atomic_disks", "vdw_spheres", "height_map")
+#: Descriptors compared by default: the thesis's vdW Spheres plus the Height Map, which breaks
+#: most of the near-180° ambiguities of the vdW top view (see :func:`match`).
+DEFAULT_CHANNELS = ("vdw_spheres", "height_map")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +129,8 @@ class OrientationLibrary:
     Attributes:
         molecule: the molecule in its own frame (not rotated).
         rotations: (N, 3, 3) base rotations; ``molecule.rotated(rotations[i])`` was simulated.
-        descriptors: (N, nx, ny) float32 vdW Spheres images, Å above the floor.
+        descriptors: (N, 3, nx, ny) float32 descriptor images in :data:`CHANNELS` order
+            (Atomic Disks, vdW Spheres and Height Map; the last two in Å above the floor).
         params: simulation parameters of every library stack.
         source: ``"model"`` (DSH predictions) or ``"exact"`` (computed from the geometry).
         key: cache key (hash of everything above that defines the content).
@@ -141,6 +145,18 @@ class OrientationLibrary:
 
     def __len__(self) -> int:
         return len(self.rotations)
+
+    def channel(self, name: str) -> np.ndarray:
+        """The (N, nx, ny) images of one descriptor, e.g. ``"vdw_spheres"``."""
+        return self.descriptors[:, _channel_index([name])[0]]
+
+
+def _channel_index(channels: Any) -> list[int]:
+    names = [channels] if isinstance(channels, str) else list(channels)
+    unknown = [c for c in names if c not in CHANNELS]
+    if unknown or not names:
+        raise ValueError(f"channels must be a non-empty subset of {CHANNELS}, got {names}")
+    return [CHANNELS.index(c) for c in names]
 
 
 def _params_dict(params: SimulationParams) -> dict:
@@ -185,7 +201,8 @@ def _resolve_model(model: Any) -> Any:
 
 
 def predict_descriptors(model: Any, stacks: np.ndarray, batch_size: int = 10) -> np.ndarray:
-    """vdW Spheres predicted by a DSH ``model`` for stacks (B, nx, ny, nz) → (B, nx, ny) Å.
+    """Descriptors predicted by a DSH ``model`` for stacks (B, nx, ny, nz) → (B, 3, nx, ny)
+    in :data:`CHANNELS` order (Atomic Disks; vdW Spheres and Height Map in Å).
 
     Stacks with more slices than the model takes are reduced like at inference
     (:func:`afmkit.augment.preprocess`); every slice is normalised.
@@ -194,17 +211,29 @@ def predict_descriptors(model: Any, stacks: np.ndarray, batch_size: int = 10) ->
 
     X = preprocess(np.asarray(stacks, dtype=np.float32), n_keep=int(model.inputs[0].shape[-1]))
     out = predict(model, X, batch_size=batch_size)
-    if DESCRIPTOR not in out:
-        raise ValueError(f"model {model.name!r} has no {DESCRIPTOR!r} output (a DSH model has)")
-    return out[DESCRIPTOR].astype(np.float32)
+    missing = [c for c in CHANNELS if c not in out]
+    if missing:
+        raise ValueError(f"model {model.name!r} lacks outputs {missing} (a DSH model has them)")
+    return np.stack([out[c] for c in CHANNELS], axis=1).astype(np.float32)
+
+
+def exact_descriptors(mol: Molecule, params: SimulationParams | None = None) -> np.ndarray:
+    """The exact :data:`CHANNELS` descriptors of ``mol`` as it lies, (3, nx, ny), floor-referenced
+    like the DSH model's targets — what a perfect model would predict."""
+    from afmkit import descriptors as D
+
+    params = params or SimulationParams()
+    return np.stack(
+        [
+            D.atomic_disks(mol, params),
+            D.vdw_spheres(mol, params, reference="floor"),
+            D.height_map(mol, params, reference="floor"),
+        ]
+    ).astype(np.float32)
 
 
 def _exact_descriptors(mol: Molecule, rotations: np.ndarray, params: SimulationParams):
-    from afmkit.descriptors import vdw_spheres
-
-    return np.stack(
-        [vdw_spheres(mol.rotated(r), params, reference="floor") for r in rotations]
-    ).astype(np.float32)
+    return np.stack([exact_descriptors(mol.rotated(r), params) for r in rotations])
 
 
 def build_library(
@@ -303,11 +332,20 @@ def _normalised(images: np.ndarray) -> np.ndarray:
     return np.where(norm > 0, x / np.where(norm > 0, norm, 1.0), 0.0).astype(np.float32)
 
 
+def _rotate_channels(images: np.ndarray, angle_deg: float) -> np.ndarray:
+    """:func:`rotate_image` applied to each channel of (C, nx, ny)."""
+    return np.stack([rotate_image(im, angle_deg) for im in images])
+
+
 class _Correlator:
-    """FFT cross-correlation of one reference against many images, shifts within ±``max_px``."""
+    """FFT cross-correlation of one multi-channel reference against many images.
+
+    ``images`` (N, C, nx, ny); the score of a shift is the mean over channels of each channel's
+    normalised cross-correlation at that shift (one shift for all channels), shifts ≤ ``max_px``.
+    """
 
     def __init__(self, images: np.ndarray, max_px: int) -> None:
-        _, nx, ny = images.shape
+        nx, ny = images.shape[-2:]
         self.max_px = int(max_px)
         self.shape = (sfft.next_fast_len(nx + self.max_px), sfft.next_fast_len(ny + self.max_px))
         self.spectra = sfft.rfft2(_normalised(images), s=self.shape, workers=-1)
@@ -315,11 +353,12 @@ class _Correlator:
     def best(self, reference: np.ndarray, rows: np.ndarray | None = None):
         """Max NCC over shifts for each image (or ``rows`` of them): (scores, shifts px (n, 2)).
 
-        A shift ``d`` means ``image(p + d) ≈ reference(p)``.
+        ``reference`` (C, nx, ny). A shift ``d`` means ``image(p + d) ≈ reference(p)``.
         """
         ref = sfft.rfft2(_normalised(reference), s=self.shape, workers=-1)
         spectra = self.spectra if rows is None else self.spectra[rows]
-        corr = sfft.irfft2(spectra * np.conj(ref)[None], s=self.shape, workers=-1)
+        product = (spectra * np.conj(ref)[None]).mean(axis=1)  # mean over channels
+        corr = sfft.irfft2(product, s=self.shape, workers=-1)
         m = self.max_px
         idx = np.r_[0 : m + 1, -m:0]
         window = corr[:, idx][:, :, idx]  # (n, 2m+1, 2m+1), shifts in idx order
@@ -335,12 +374,13 @@ class MatchResult:
 
     Attributes:
         rotations: (k, 3, 3) orientations; ``geometries[j] = molecule.rotated(rotations[j])``.
-        scores: (k,) normalised cross-correlation of the vdW Spheres images (≤ 1).
+        scores: (k,) normalised cross-correlation (mean over ``channels``, ≤ 1).
         geometries: the k molecules in scan orientation (Å).
         library_index: (k,) index of the viewing direction in the library.
         inplane_deg: (k,) in-plane turn about the tip axis added to that direction, degrees.
         shifts: (k, 2) xy offset of the match, Å (simulated image ≈ experiment moved by it).
-        experiment_descriptor: (nx, ny) vdW Spheres predicted for the experiment, Å.
+        experiment_descriptors: (3, nx, ny) descriptors of the experiment, :data:`CHANNELS`.
+        channels: the descriptors that were compared.
         timings: seconds for ``predict``, ``coarse`` search, ``refine``.
     """
 
@@ -350,13 +390,21 @@ class MatchResult:
     library_index: np.ndarray
     inplane_deg: np.ndarray
     shifts: np.ndarray
-    experiment_descriptor: np.ndarray
+    experiment_descriptors: np.ndarray
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
     timings: dict[str, float] = field(default_factory=dict)
 
-    def matched_descriptor(self, library: OrientationLibrary, rank: int = 0) -> np.ndarray:
-        """The library descriptor of match ``rank``, turned in-plane like the match, (nx, ny)."""
+    @property
+    def experiment_descriptor(self) -> np.ndarray:
+        """The experiment's vdW Spheres (nx, ny), Å — the thesis's matching descriptor."""
+        return self.experiment_descriptors[CHANNELS.index("vdw_spheres")]
+
+    def matched_descriptor(
+        self, library: OrientationLibrary, rank: int = 0, channel: str = "vdw_spheres"
+    ) -> np.ndarray:
+        """Descriptor ``channel`` of match ``rank``, turned in-plane like the match, (nx, ny)."""
         return rotate_image(
-            library.descriptors[self.library_index[rank]], float(self.inplane_deg[rank])
+            library.channel(channel)[self.library_index[rank]], float(self.inplane_deg[rank])
         )
 
 
@@ -389,6 +437,7 @@ def match(
     refine_step: float = 2.0,
     max_shift: float = 3.0,
     n_refine: int = 40,
+    channels: tuple[str, ...] = DEFAULT_CHANNELS,
     progress: bool = True,
 ) -> MatchResult:
     """Rank orientations of ``molecule`` (default 1S-camphor) by how well they explain a stack.
@@ -405,6 +454,10 @@ def match(
         refine_step: angle step of the refinement around the best coarse candidates, degrees.
         max_shift: largest xy offset between experiment and simulation, Å.
         n_refine: candidate directions refined at full resolution.
+        channels: descriptors compared (subset of :data:`CHANNELS`). The thesis compares the vdW
+            Spheres only (``("vdw_spheres",)``); the default adds the Height Map, which the DSH
+            model predicts better and whose top view has fewer near-180° look-alikes (measured
+            on the stand-in: see ``benchmarks/bench_matching.py``).
         progress: progress bar while building the library.
 
     Returns:
@@ -415,6 +468,7 @@ def match(
     """
     if top_k < 1:
         raise ValueError(f"top_k must be ≥ 1, got {top_k}")
+    _channel_index(channels)
     net = _resolve_model(model)
     n_keep = int(net.inputs[0].shape[-1])
     sim_params = library.params if library is not None else params or SimulationParams()
@@ -427,7 +481,7 @@ def match(
     predict_s = time.perf_counter() - start
     result = match_descriptor(
         exp_desc, library, top_k, angle_step=angle_step, refine_step=refine_step,
-        max_shift=max_shift, n_refine=n_refine,
+        max_shift=max_shift, n_refine=n_refine, channels=channels,
     )
     result.timings = {"predict": predict_s, **result.timings}
     return result
@@ -442,39 +496,45 @@ def match_descriptor(
     refine_step: float = 2.0,
     max_shift: float = 3.0,
     n_refine: int = 40,
+    channels: tuple[str, ...] = DEFAULT_CHANNELS,
 ) -> MatchResult:
-    """The search of :func:`match` for a ready descriptor image ``exp_desc`` (nx, ny), Å.
+    """The search of :func:`match` for ready descriptors ``exp_desc`` (3, nx, ny) in
+    :data:`CHANNELS` order (e.g. from :func:`predict_descriptors` or :func:`exact_descriptors`).
 
     Coarse: every library direction × in-plane angles every ``angle_step``° on 2× down-sampled
     images; fine: the ``n_refine`` best directions at full resolution, angles ±``angle_step``
     around their best coarse angle every ``refine_step``°. NCC allows shifts ≤ ``max_shift`` Å.
     """
-    exp_desc = np.asarray(exp_desc, dtype=np.float32)
-    if exp_desc.shape != library.descriptors.shape[1:]:
+    all_desc = np.asarray(exp_desc, dtype=np.float32)
+    if all_desc.shape != library.descriptors.shape[1:]:
         raise ValueError(
-            f"descriptor shape {exp_desc.shape} differs from the library's "
-            f"{library.descriptors.shape[1:]}"
+            f"descriptor shape {all_desc.shape} differs from the library's "
+            f"{library.descriptors.shape[1:]} ({len(CHANNELS)} channels: {CHANNELS})"
         )
     if top_k < 1:
         raise ValueError(f"top_k must be ≥ 1, got {top_k}")
+    picked = _channel_index(channels)
+    exp_desc = all_desc[picked]
+    lib_desc = library.descriptors[:, picked]
     params = library.params
     timings: dict[str, float] = {}
     pixel = float(params.scan_size[0]) / (params.pixels[0] - 1)
     start = time.perf_counter()
     factor = 2
     coarse = _Correlator(
-        _downsample(library.descriptors, factor), round(max_shift / (pixel * factor))
+        _downsample(lib_desc, factor), round(max_shift / (pixel * factor))
     )
     angles = np.arange(0.0, 360.0, angle_step)
     coarse_scores = np.stack(
-        [coarse.best(_downsample(rotate_image(exp_desc, -a), factor))[0] for a in angles], axis=1
+        [coarse.best(_downsample(_rotate_channels(exp_desc, -a), factor))[0] for a in angles],
+        axis=1,
     )  # (N, n_angles)
     timings["coarse"] = time.perf_counter() - start
 
     start = time.perf_counter()
     best_angle = angles[coarse_scores.argmax(axis=1)]
     order = np.argsort(-coarse_scores.max(axis=1))[: max(n_refine, top_k)]
-    fine = _Correlator(library.descriptors[order], round(max_shift / pixel))
+    fine = _Correlator(lib_desc[order], round(max_shift / pixel))
     offsets = np.arange(-angle_step, angle_step + 1e-9, refine_step)
     rotated: dict[float, np.ndarray] = {}
     best_score = np.full(len(order), -np.inf)
@@ -484,7 +544,7 @@ def match_descriptor(
         rows = np.flatnonzero(
             np.any(np.isclose((best_angle[order][:, None] + offsets[None]) % 360.0, theta), axis=1)
         )
-        ref = rotated.setdefault(theta, rotate_image(exp_desc, -theta))
+        ref = rotated.setdefault(theta, _rotate_channels(exp_desc, -theta))
         scores, shifts = fine.best(ref, rows)
         better = scores > best_score[rows]
         best_score[rows[better]] = scores[better]
@@ -505,7 +565,8 @@ def match_descriptor(
         library_index=index,
         inplane_deg=theta,
         shifts=shifts,
-        experiment_descriptor=exp_desc,
+        experiment_descriptors=all_desc,
+        channels=tuple(channels),
         timings=timings,
     )
 

@@ -2,12 +2,13 @@
 
 Prints, for the blind stand-in (``afmkit.datasets.camphor_standin``; truth read only here):
 
-* **pipeline** — DSH vdW Spheres of the pseudo-experiment vs the DSH library (what
-  ``afmkit.matching.match`` does): share of top-1 / top-3 orientations within 15° of the truth.
+* **pipeline** — DSH descriptors (vdW Spheres + Height Map) of the pseudo-experiment vs the DSH
+  library (what ``afmkit.matching.match`` does): share of top-1 / top-3 orientations within 15°
+  of the truth; **thesis** — the same with the vdW Spheres only, as in the thesis.
 * **clean** — the same, but the "experiment" is a clean simulation of the true orientation with
   the library's own tip (no perturbed tip, height offset or artefacts): how much the artefacts
   and the unknown tip cost.
-* **exact** — exact vdW Spheres of the true geometry against an exact-descriptor library: the
+* **exact** — exact descriptors of the true geometry against an exact-descriptor library: the
   limit of the search itself (a perfect model).
 
 and the time to build the library (first run; cached after) and to match one experiment.
@@ -24,7 +25,6 @@ import numpy as np
 
 from afmkit import matching
 from afmkit.datasets import camphor_standin, camphor_standin_truth
-from afmkit.descriptors import vdw_spheres
 from afmkit.models import load_pretrained
 from afmkit.molecules import camphor
 from afmkit.simulator import AFMSimulator
@@ -63,11 +63,18 @@ def main() -> None:
         t0 = time.perf_counter()
         pipeline.append(matching.match(stack, model, library=lib, top_k=5))
         times.append(time.perf_counter() - t0)
+    vdw_only = [
+        matching.match(stack, model, library=lib, top_k=5, channels=("vdw_spheres",))
+        for stack in exps.values()
+    ]
     split = {k: statistics.median(r.timings[k] for r in pipeline) for k in pipeline[0].timings}
     median = statistics.median(times)
     print(f"match one experiment against {n_dir} simulations: median {median:.2f} s"
           f" ({', '.join(f'{k} {v:.2f} s' for k, v in split.items())})")
+    print(f"descriptors compared: {' + '.join(matching.DEFAULT_CHANNELS)} (default); "
+          "'thesis' = vdW Spheres only")
     _report("pipeline", pipeline, truth, sym)
+    _report("thesis", vdw_only, truth, sym)
 
     sim = AFMSimulator(lib.params)
     clean_stacks = np.stack([sim(mol.rotated(r)) for r in truth])
@@ -77,9 +84,8 @@ def main() -> None:
 
     exact_lib = matching.build_library(mol, n_dir, source="exact", cache=False)
     exact = [
-        matching.match_descriptor(
-            vdw_spheres(mol.rotated(r), lib.params, reference="floor"), exact_lib, 5
-        )
+        matching.match_descriptor(matching.exact_descriptors(mol.rotated(r), lib.params),
+                                  exact_lib, 5)
         for r in truth
     ]
     _report("exact", exact, truth, sym)

@@ -11,6 +11,7 @@ from afmkit.datasets import camphor_standin, camphor_standin_truth
 from afmkit.descriptors import vdw_spheres
 from afmkit.matching import (
     build_library,
+    exact_descriptors,
     match,
     match_descriptor,
     orientation_error,
@@ -58,8 +59,7 @@ def test_search_recovers_orientations_from_exact_descriptors():
     params = lib.params
     truths = random_rotations(4, np.random.default_rng(11))
     results = [
-        match_descriptor(vdw_spheres(camphor().rotated(r), params, reference="floor"), lib, 3)
-        for r in truths
+        match_descriptor(exact_descriptors(camphor().rotated(r), params), lib, 3) for r in truths
     ]
     acc = matching.accuracy(results, truths)
     assert acc["top3"] == 1.0, acc
@@ -111,7 +111,7 @@ def test_interrupted_library_build_resumes(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("library-*[0-9a-f].npz"))
     lib = build_library(n_orientations=4, directory=tmp_path, chunk=2, progress=False)
     assert calls["n"] == 3  # only the missing chunk was simulated
-    assert lib.descriptors.shape == (4, 128, 128)
+    assert lib.descriptors.shape == (4, 3, 128, 128)
     assert not list(tmp_path.glob("*.partial.npz"))
 
 
@@ -159,3 +159,17 @@ def test_matching_panel_follows_its_controls(small_library):
     assert panel.renders >= 2 and panel.last_render_s < 2.0
     with pytest.raises(ValueError, match="match result for every"):
         matching_panel({**stacks, 9: stacks[1]}, results, lib)
+
+
+def test_channel_choice_is_validated():
+    lib = build_library(n_orientations=3, source="exact", cache=False)
+    desc = exact_descriptors(camphor(), lib.params)
+    with pytest.raises(ValueError, match="subset of"):
+        match_descriptor(desc, lib, channels=("bogus",))
+    with pytest.raises(ValueError, match="3 channels"):
+        match_descriptor(desc[1], lib)
+    only_vdw = match_descriptor(desc, lib, 2, channels=("vdw_spheres",))
+    assert only_vdw.channels == ("vdw_spheres",) and only_vdw.experiment_descriptor.shape == (
+        128,
+        128,
+    )
