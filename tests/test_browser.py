@@ -42,6 +42,20 @@ DEMO_PANEL = ".afmkit-browser-demo"
 SERVER_START_S = 60  # JupyterLab server answering /api/status
 RUN_ALL_S = 180  # run-all until the panel with its image is on screen (~25 s when idle)
 RERENDER_S = 30  # slider moved → new image
+NGL_DRAW_S = 30  # nglview canvas shows a molecule (not one flat colour)
+
+# what ipywidgets / JupyterLab put where a widget fails to render
+WIDGET_ERROR_SELECTOR = ".jupyter-widgets-error-widget"
+WIDGET_ERROR_TEXTS = (
+    "Click to show javascript error",
+    "Error displaying widget",
+    "model not found",
+    "Failed to load model class",
+    "Failed to load view class",
+    "Could not create a view",
+)
+# nglview 3.x: the NGL stage canvas sits in a jQuery-UI resizable box inside the widget's element
+NGL_CANVAS = ".jp-OutputArea-output .ui-resizable canvas"
 
 pytestmark = pytest.mark.slow
 
@@ -200,6 +214,74 @@ def _cell_errors(page) -> str:
     return "\n---\n".join(texts)
 
 
+def _wait_run_all_done(page) -> None:
+    """Wait until every code cell of the current notebook has an execution count."""
+    try:
+        page.wait_for_function(
+            """() => {
+                const nb = window.jupyterapp.shell.currentWidget;
+                const code = nb.content.widgets.filter(c => c.model.type === "code");
+                return code.length > 0 && code.every(c => c.model.executionCount !== null)
+                    && nb.sessionContext.session.kernel.status === "idle";
+            }""",
+            timeout=RUN_ALL_S * 1000,
+        )
+    except Exception:
+        raise AssertionError(
+            f"run-all did not finish in {RUN_ALL_S} s; cell errors:\n"
+            f"{_cell_errors(page) or '(none)'}"
+        ) from None
+
+
+def _widget_errors(page) -> list[str]:
+    """Texts of widget error placeholders anywhere in the notebook (empty: none)."""
+    found = [
+        " ".join(t.split())[:300]
+        for t in page.locator(f".jp-Notebook {WIDGET_ERROR_SELECTOR}").all_text_contents()
+    ]
+    outputs = page.locator(".jp-Notebook .jp-OutputArea-output").all_text_contents()
+    for text in outputs:
+        for needle in WIDGET_ERROR_TEXTS:
+            if needle.lower() in text.lower():
+                start = text.lower().index(needle.lower())
+                found.append(" ".join(text[max(0, start - 80) : start + 220].split()))
+    return list(dict.fromkeys(found))  # a placeholder is found by class and by its text
+
+
+def _flat(png: bytes) -> bool:
+    """Whether a PNG screenshot is a single colour (nothing drawn)."""
+    import io
+
+    from PIL import Image
+
+    extrema = Image.open(io.BytesIO(png)).convert("RGB").getextrema()
+    return all(lo == hi for lo, hi in extrema)
+
+
+def _ngl_canvases(page, out: Path) -> list[bytes]:
+    """Screenshots of the nglview canvases, once the first one shows more than one colour."""
+    canvases = page.locator(NGL_CANVAS)
+    try:
+        canvases.first.wait_for(timeout=NGL_DRAW_S * 1000)
+    except Exception:
+        raise AssertionError(
+            f"no nglview canvas ({NGL_CANVAS}) after run-all + {NGL_DRAW_S} s; "
+            f"widget errors: {_widget_errors(page) or '(none)'}"
+        ) from None
+    canvases.first.scroll_into_view_if_needed()
+    deadline = time.monotonic() + NGL_DRAW_S
+    while True:
+        shots = [
+            canvases.nth(i).screenshot(path=out / f"ngl_canvas_{i}.png")
+            for i in range(canvases.count())
+        ]
+        if not _flat(shots[0]):
+            return shots
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the nglview canvas stayed blank for {NGL_DRAW_S} s")
+        page.wait_for_timeout(500)
+
+
 def _move_slider(page, slider, presses: int = 4) -> str:
     """Move a slider a few steps with the keyboard (focus its handle, arrow keys); new readout."""
     slider.scroll_into_view_if_needed()
@@ -227,8 +309,13 @@ def _drive_panel(
     out: Path,
     image_selector: str = "img",
     slider_selector: str = ".widget-slider",
+    ngl: bool = False,
 ) -> dict:
-    """Open ``notebook``, run all cells, move a slider, return screenshots and image srcs."""
+    """Open ``notebook``, run all cells, move a slider, return screenshots and image srcs.
+
+    After run-all has finished, no widget may show an error placeholder; with ``ngl`` at least
+    one nglview canvas must show a drawing (their screenshots: ``result["ngl"]``).
+    """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     console: list[str] = []
@@ -236,12 +323,18 @@ def _drive_panel(
     page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
     result: dict = {}
     try:
-        page.goto(f"{lab['url']}/lab/tree/{notebook}?token={lab['token']}")
+        # a workspace of its own: the default one would restore the notebooks opened by earlier
+        # tests, and run-all could go to one of them instead of ``notebook``
+        workspace = f"afmkit-{Path(notebook).stem}-{secrets.token_hex(4)}"
+        page.goto(f"{lab['url']}/lab/workspaces/{workspace}/tree/{notebook}?token={lab['token']}")
         page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            "(path) => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.context"
+            " && window.jupyterapp.shell.currentWidget.context.path === path"
             " && window.jupyterapp.shell.currentWidget.sessionContext"
             " && window.jupyterapp.shell.currentWidget.sessionContext.session"
             " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+            arg=notebook,
             timeout=SERVER_START_S * 1000,
         )
         page.locator(".jp-Notebook").first.wait_for(timeout=SERVER_START_S * 1000)
@@ -272,6 +365,12 @@ def _drive_panel(
         result["panel_after"] = panel.screenshot(path=out / "panel_after.png")
         result["image_after"] = image.screenshot(path=out / "image_after.png")
         result["srcs"] = (srcs_before, _image_srcs(panel))
+
+        _wait_run_all_done(page)  # later cells may still be running (notebook 02: nglview)
+        if ngl:
+            result["ngl"] = _ngl_canvases(page, out)
+        errors = _widget_errors(page)
+        assert not errors, "widget error placeholders in the notebook:\n" + "\n".join(errors)
         result["text"] = page.locator(".jp-Notebook").first.inner_text()
         return result
     except Exception:
@@ -308,7 +407,9 @@ def test_ppm_panel_in_notebook_02(lab, browser, tmp_path):
         tmp_path,
         image_selector=".afmkit-ppm-preview",
         slider_selector=".afmkit-control-z_closest",  # scan height: a clearly different image
+        ngl=True,  # molecule_view: an nglview 3D view
     )
     assert res["srcs"][0] != res["srcs"][1], "the Δf preview's src did not change"
     assert res["image_before"] != res["image_after"], "the Δf preview looks the same"
     assert res["panel_before"] != res["panel_after"], "the PPM panel looks the same after the move"
+    assert res["ngl"], "no nglview canvas"

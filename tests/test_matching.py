@@ -168,8 +168,7 @@ def test_channel_choice_is_validated():
         match_descriptor(desc, lib, channels=("bogus",))
     with pytest.raises(ValueError, match="3 channels"):
         match_descriptor(desc[1], lib)
-    only_vdw = match_descriptor(desc, lib, 2, channels=("vdw_spheres",))
-    assert only_vdw.channels == ("vdw_spheres",) and only_vdw.experiment_descriptor.shape == (
-        128,
-        128,
-    )
+    both = match_descriptor(desc, lib, 2, channels=("vdw_spheres", "height_map"))
+    assert both.channels == ("vdw_spheres", "height_map")
+    assert both.experiment_descriptor.shape == (128, 128)
+    assert match_descriptor(desc, lib, 2).channels == ("vdw_spheres",)

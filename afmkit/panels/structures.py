@@ -187,7 +187,7 @@ def molecule_view(
         d = d / np.linalg.norm(d)
         c = np.asarray(mol.positions, dtype=float).mean(axis=0)
         view.shape.add_arrow((c + 6.0 * d).tolist(), (c + 3.5 * d).tolist(), [1, 0.5, 0], 0.3)
-    view.layout = w.Layout(width="340px", height=f"{height_px}px")
+    view.layout = w.Layout(height=f"{height_px}px")  # nglview 3 takes the output width
     return view
 
 
