@@ -99,6 +99,30 @@ def array_png(
     return buffer.getvalue()
 
 
+def figure_png(fig: Any, dpi: int = 80) -> bytes:
+    """PNG bytes of a Matplotlib figure (for an :class:`ipywidgets.Image`)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def topview_png(
+    mol: Any,
+    extent: tuple[float, float, float, float],
+    title: str | None = None,
+    legend: bool = True,
+    size_in: float = 4.0,
+) -> bytes:
+    """PNG of :func:`afmkit.plotting.plot_molecule_topview` over the scan window ``extent`` (Å)."""
+    from matplotlib.figure import Figure
+
+    from afmkit.plotting import plot_molecule_topview
+
+    fig = Figure(figsize=(size_in, size_in), layout="constrained")
+    plot_molecule_topview(mol, fig.subplots(), extent=extent, title=title, legend=legend)
+    return figure_png(fig)
+
+
 def image_widget(width_px: int = 256) -> w.Image:
     """An empty PNG image widget, scaled to ``width_px`` on screen (pixelated, no smoothing)."""
     return w.Image(

@@ -8,29 +8,23 @@ the match score and, for the stand-in, the angle to the true orientation.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import ipywidgets as w
 import numpy as np
-from matplotlib.figure import Figure
 
 from afmkit.matching import MatchResult, OrientationLibrary, orientation_error
-from afmkit.panels.core import Panel, array_png, dropdown, image_widget, int_slider
+from afmkit.panels.core import (
+    Panel,
+    array_png,
+    dropdown,
+    image_widget,
+    int_slider,
+    topview_png,
+)
 from afmkit.simulator import scan_center
 
 __all__ = ["matching_panel"]
-
-
-def _geometry_png(mol: Any, title: str, extent: tuple[float, float, float, float]) -> bytes:
-    from afmkit.plotting import plot_molecule_topview
-
-    fig = Figure(figsize=(2.6, 2.6), dpi=80, layout="constrained")
-    ax = fig.subplots()
-    plot_molecule_topview(mol, ax, title=title, legend=False, extent=extent)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 def matching_panel(
@@ -79,7 +73,9 @@ def matching_panel(
         images["sim"].value = array_png(result.matched_descriptor(library, rank).T, "viridis")
         geometry = result.geometries[rank]
         extent = library.params.extent(scan_center(geometry))
-        images["geometry"].value = _geometry_png(geometry, f"rank {rank + 1}", extent)
+        images["geometry"].value = topview_png(
+            geometry, extent, title=f"rank {rank + 1}", legend=False, size_in=2.6
+        )
         text = (
             f"NCC score <b>{result.scores[rank]:.3f}</b>; direction #{result.library_index[rank]}"
             f", turned {result.inplane_deg[rank]:.0f}° about the tip axis"

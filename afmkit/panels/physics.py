@@ -20,7 +20,6 @@ Units: Å, eV, e, N/m, Hz.
 from __future__ import annotations
 
 import functools
-import io
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,16 @@ from matplotlib.figure import Figure
 
 from afmkit import frequency, spectroscopy
 from afmkit.forcefield import load_lj_table
-from afmkit.panels.core import Panel, array_png, dropdown, image_widget, int_slider, slider
+from afmkit.panels.core import (
+    Panel,
+    array_png,
+    dropdown,
+    figure_png,
+    image_widget,
+    int_slider,
+    slider,
+    topview_png,
+)
 from afmkit.panels.structures import molecule_view  # one nglview helper for all notebooks
 from afmkit.rotations import lay_flat
 from afmkit.simulator import PROBES, AFMSimulator, SimulationParams
@@ -146,12 +154,6 @@ def molecule_pdb(mol: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
-def _png(fig: Figure, dpi: int = 80) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
 def _tag(panel: Panel, root_class: str) -> None:
     panel.widget.add_class(root_class)
     for name, control in panel.controls.items():
@@ -234,7 +236,7 @@ def lj_panel(element_a: str = "C", element_b: str = "O") -> Panel:
         ax_e.set_title("pair energy")
         ax_f.set_title("radial force")
         ax_e.legend(fontsize="small")
-        image.value = _png(fig)
+        image.value = figure_png(fig)
         r_tab, e_tab = spectroscopy.pair_lj_parameters(v["element_a"], v["element_b"])
         info.value = (
             f"<small>table ({load_lj_table().source}): r_m = {r_tab:.3f} Å, "
@@ -326,7 +328,7 @@ def ppm_panel(molecule: Any = None, pixels: int = 64, n_slices: int = 10) -> Pan
         preview.value = array_png(image.T)
         top_key = (v["molecule"], tuple(np.round(result.center_xy, 6)))
         if top_key != state["topview_key"]:
-            topview.value = _topview_png(mol, params.extent(result.center_xy))
+            topview.value = topview_png(mol, params.extent(result.center_xy))
             state["topview_key"] = top_key
         height = params.slice_heights()[k]
         t = result.timings
@@ -343,14 +345,6 @@ def ppm_panel(molecule: Any = None, pixels: int = 64, n_slices: int = 10) -> Pan
     panel.simulator = sim
     panel.state = state
     return panel
-
-
-def _topview_png(mol: Any, extent: tuple[float, float, float, float]) -> bytes:
-    from afmkit.plotting import plot_molecule_topview
-
-    fig = Figure(figsize=(4, 4), layout="constrained")
-    plot_molecule_topview(mol, fig.subplots(), extent=extent, legend=True)
-    return _png(fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +473,7 @@ def relaxation_panel(molecule: Any = None, pixels: int = 32, n_slices: int = 5) 
             sim.params = params
             state.update(key=key, result=sim.run(mol, store_positions=True), params=params)
         fig = plot_relaxation(state["result"], params, mol, int(v["slice"]), int(v["stride"]))
-        image.value = _png(fig)
+        image.value = figure_png(fig)
 
     panel = Panel(controls, render, [image], title="Probe-particle relaxation")
     _tag(panel, "afmkit-relaxation-panel")
@@ -611,7 +605,7 @@ def frequency_panel(
         ax_img.set_xlabel("x (Å)")
         ax_img.set_ylabel("y (Å)")
         ax_img.set_title(f"Δf slice, lower turning point {h_all[k]:.2f} Å")
-        image.value = _png(fig)
+        image.value = figure_png(fig)
         info.value = (
             f"<small>F_z simulated once for this molecule in {state['sim_s']:.2f} s "
             f"({res.fz.shape[0]}×{res.fz.shape[1]} px × {res.fz.shape[2]} heights); "
