@@ -50,8 +50,11 @@ $(STAMP): pyproject.toml
 	$(VENV_PY) -m pip install $(PIP_ARGS) -e ".[test]"
 	@touch $@
 
+# Jupyter refuses to start as root (containers, JupyterHub images) unless told --allow-root.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+
 lab: $(STAMP)
-	$(VENV_BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV_BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_ARGS) $(LAB_ARGS)
 
 demo: $(STAMP)
 	MPLBACKEND=Agg $(VENV_BIN)/afmkit demo --out $(OUT) $(DEMO_ARGS)

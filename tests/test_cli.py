@@ -75,7 +75,8 @@ def test_makefile_targets_dry_run() -> None:
     assert "-m pytest -k something" in test.stdout
 
     lab = _make("-n", "lab", "LAB_ARGS=--no-browser")
-    assert "jupyter lab --notebook-dir=notebooks --no-browser" in lab.stdout
+    root_args = " --allow-root" if os.getuid() == 0 else ""  # Jupyter refuses root without it
+    assert f"jupyter lab --notebook-dir=notebooks{root_args} --no-browser" in lab.stdout
     demo = _make("-n", "demo")
     assert "afmkit demo --out out" in demo.stdout
 
