@@ -25,9 +25,10 @@ import shutil
 import tarfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -146,15 +147,9 @@ def load_camphor_experiments(path: str | Path) -> dict[int, np.ndarray]:
         for number, file in npys.items():
             out[number] = _from_published(np.load(file, allow_pickle=False), file.name)
     elif (archive := _find_archive(path)) is not None:
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                m = _EXP_NAME.search(member.name)
-                if not (m and member.isfile()):
-                    continue
-                data = tar.extractfile(member)
-                assert data is not None
-                array = np.load(io.BytesIO(data.read()), allow_pickle=False)
-                out.setdefault(int(m.group(1)), _from_published(array, member.name))
+        for number, name, data in _archive_experiments(archive):
+            array = np.load(io.BytesIO(data.read()), allow_pickle=False)
+            out.setdefault(number, _from_published(array, name))
     if not out:
         raise DatasetUnavailableError(
             f"{path} holds no experiment files (<n>.npy or {CAMPHOR_ARCHIVE}). "
@@ -251,17 +246,23 @@ def _download(url: str, target: Path, size: int | None, timeout: float, progress
                 bar.update(len(block))
 
 
-def _extract_npys(archive: Path, dest: Path) -> None:
-    """Extract only regular ``<n>.npy`` files, flattened into ``dest`` (safe against ``..``)."""
+def _archive_experiments(archive: Path) -> Iterator[tuple[int, str, IO[bytes]]]:
+    """``(experiment number, member name, open file)`` for each regular ``<n>.npy`` member of
+    the archive; links, directories and other files are skipped (nothing is extracted)."""
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
             m = _EXP_NAME.search(member.name)
-            if not (m and member.isfile()):
-                continue
-            source = tar.extractfile(member)
-            assert source is not None
-            with atomic_path(dest / f"{int(m.group(1))}.npy") as tmp, open(tmp, "wb") as out:
-                shutil.copyfileobj(source, out)
+            if m and member.isfile():
+                data = tar.extractfile(member)
+                assert data is not None
+                yield int(m.group(1)), member.name, data
+
+
+def _extract_npys(archive: Path, dest: Path) -> None:
+    """Extract only regular ``<n>.npy`` files, flattened into ``dest`` (safe against ``..``)."""
+    for number, _, source in _archive_experiments(archive):
+        with atomic_path(dest / f"{number}.npy") as tmp, open(tmp, "wb") as out:
+            shutil.copyfileobj(source, out)
 
 
 def write_published_format(stacks: Mapping[int, np.ndarray], directory: str | Path) -> Path:
