@@ -539,15 +539,13 @@ def match_descriptor(
     order = np.argsort(-coarse_scores.max(axis=1))[: max(n_refine, top_k)]
     fine = _Correlator(lib_desc[order], round(max_shift / pixel))
     offsets = np.arange(-angle_step, angle_step + 1e-9, refine_step)
-    rotated: dict[float, np.ndarray] = {}
     best_score = np.full(len(order), -np.inf)
     best_theta = np.zeros(len(order))
     best_shift = np.zeros((len(order), 2))
-    for theta in np.unique(np.round((best_angle[order][:, None] + offsets[None]) % 360.0, 6)):
-        rows = np.flatnonzero(
-            np.any(np.isclose((best_angle[order][:, None] + offsets[None]) % 360.0, theta), axis=1)
-        )
-        ref = rotated.setdefault(theta, _rotate_channels(exp_desc, -theta))
+    candidates = np.round((best_angle[order][:, None] + offsets[None]) % 360.0, 6)  # (rows, k)
+    for theta in np.unique(candidates):
+        rows = np.flatnonzero((candidates == theta).any(axis=1))
+        ref = _rotate_channels(exp_desc, -theta)
         scores, shifts = fine.best(ref, rows)
         better = scores > best_score[rows]
         best_score[rows[better]] = scores[better]

@@ -28,7 +28,12 @@ import numpy.typing as npt
 
 from afmkit import frequency
 from afmkit.elements import atomic_number
-from afmkit.forcefield import COULOMB_CONST, EV_PER_A2_IN_N_PER_M, LJTable, load_lj_table
+from afmkit.forcefield import (
+    COULOMB_CONST,
+    EV_PER_A2_IN_N_PER_M,
+    LJTable,
+    pair_parameters,
+)
 
 __all__ = [
     "PairCurves",
@@ -93,10 +98,9 @@ def pair_lj_parameters(
     ``r_m = r_half_a + r_half_b`` and ``ε = sqrt(ε_a ε_b)`` (ppafm's mixing rule) from the shipped
     OPLS/AMBER table (``afmkit/data/lj_params.csv``) or ``table``. Elements by symbol or Z.
     """
-    table = table or load_lj_table()
-    numbers = np.array([atomic_number(element_a), atomic_number(element_b)])
-    r_half, eps = table.lookup(numbers)
-    return float(r_half.sum()), float(np.sqrt(eps[0] * eps[1]))
+    number_a = np.array([atomic_number(element_a)])
+    r_m, eps = pair_parameters(number_a, atomic_number(element_b), table)
+    return float(r_m[0]), float(eps[0])
 
 
 @dataclass
@@ -175,8 +179,7 @@ def sample_heights(params: Any, n_samples: int | None = None) -> np.ndarray:
     point is sample ``k + m − 1`` (m = number of Giessibl weights).
     """
     n = params.df_samples if n_samples is None else int(n_samples)
-    z0 = params.z_closest if params.height_reference == "nucleus" else 0.0
-    return z0 + params.dz * np.arange(n - 1, -1, -1)
+    return params.replace(n_slices=n).slice_heights()  # the same ladder, n rungs
 
 
 def nearest_pixel(params: Any, center_xy: npt.ArrayLike, xy: npt.ArrayLike) -> tuple[int, int]:
