@@ -9,10 +9,16 @@ farthest from the sample, as in every afmkit stack. Values are the measured Δf 
 
 :func:`fetch_camphor_experiments` downloads the archive (checking Zenodo's published MD5 and the
 contents), and without a network raises :class:`DatasetUnavailableError` saying how to get it
-by hand. **Stand-in**: :func:`camphor_standin` returns pseudo-experiments shipped with the
-package (made by ``scripts/make_camphor_standin.py``, see :mod:`afmkit.pseudo_experiments`);
-their true orientations, :func:`camphor_standin_truth`, live in a separate file and are meant
-for scoring only.
+by hand. **Stand-ins**: :func:`camphor_standin` returns pseudo-experiments shipped with the
+package; their true orientations, :func:`camphor_standin_truth`, live in a separate file and are
+meant for scoring only. Two sets ship (:data:`STANDIN_KINDS`), chosen with ``kind``:
+
+* ``"afmkit"`` (default): simulated by afmkit (``scripts/make_camphor_standin.py``, seed 2020);
+* ``"ppafm"``: simulated by ppafm, an independent Probe Particle code, with tips and artefact
+  strengths drawn more widely (``scripts/make_camphor_ppafm_standin.py``, seed 2026). Its Δf is
+  ppafm's, 10/11 of afmkit's for the same force; matching normalises each slice.
+
+See :mod:`afmkit.pseudo_experiments` for what is perturbed.
 """
 
 from __future__ import annotations
@@ -50,6 +56,19 @@ CAMPHOR_STACK_SHAPE = (128, 128, 10)
 _DATA_DIR = Path(__file__).resolve().parent / "data"
 STANDIN_PATH = _DATA_DIR / "camphor_standin.npz"
 STANDIN_TRUTH_PATH = _DATA_DIR / "camphor_standin_truth.npz"
+PPAFM_STANDIN_PATH = _DATA_DIR / "camphor_ppafm_standin.npz"
+PPAFM_STANDIN_TRUTH_PATH = _DATA_DIR / "camphor_ppafm_standin_truth.npz"
+#: Shipped stand-in sets, by the simulator that made them (``kind`` of :func:`camphor_standin`).
+STANDIN_KINDS = ("afmkit", "ppafm")
+#: kind → (stacks file, truth file, generating script).
+_STANDIN_FILES = {
+    "afmkit": (STANDIN_PATH, STANDIN_TRUTH_PATH, "scripts/make_camphor_standin.py"),
+    "ppafm": (
+        PPAFM_STANDIN_PATH,
+        PPAFM_STANDIN_TRUTH_PATH,
+        "scripts/make_camphor_ppafm_standin.py",
+    ),
+}
 
 _EXP_NAME = re.compile(r"(?:^|/)(\d+)\.npy$")
 
@@ -289,7 +308,8 @@ class StandinTruth:
     Attributes:
         rotations: (n, 3, 3) rotations R with ``camphor().rotated(R)`` = the imaged geometry.
         params: per pseudo-experiment dict of the perturbed simulation parameters (k_lat N/m,
-            probe_charge e, rest_length Å, tilt Å, z_offset Å) and artefact strengths.
+            probe_charge e, rest_length Å, tilt Å, z_offset Å) and artefact strengths; the
+            ppafm set adds ``simulator`` (e.g. ``"ppafm 0.4.1"``).
         seed: seed of the generating script.
     """
 
@@ -305,18 +325,47 @@ def _dequantize(q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     )
 
 
-def camphor_standin(path: str | Path | None = None) -> dict[int, np.ndarray]:
+def _standin_files(kind: str) -> tuple[Path, Path, str]:
+    try:
+        return _STANDIN_FILES[kind]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown stand-in kind {kind!r}; choose one of {', '.join(STANDIN_KINDS)}"
+        ) from None
+
+
+def camphor_standin(
+    path: str | Path | None = None, *, kind: str = "afmkit"
+) -> dict[int, np.ndarray]:
     """The shipped blind pseudo-experiments of 1S-camphor, by number (1, 2, …).
 
-    Each is a float32 Δf stack (128, 128, 10) in Hz, axes (x, y, slice), slice 0 farthest —
-    the same form as :func:`load_camphor_experiments` returns. They were simulated in
-    orientations unknown to the matcher with perturbed tip parameters, another height offset,
-    noise, drift between slices and scan-line artefacts, then stored as 8-bit per slice.
+    They were simulated in orientations unknown to the matcher with perturbed tip parameters,
+    another height offset, noise, drift between slices and scan-line artefacts, then stored as
+    8-bit per slice.
+
+    Parameters
+    ----------
+    path : the ``.npz`` file to read; default the shipped file of ``kind``.
+    kind : which shipped set (:data:`STANDIN_KINDS`): ``"afmkit"`` (simulated by afmkit) or
+        ``"ppafm"`` (simulated by ppafm, Δf 10/11 of afmkit's for the same force).
+
+    Returns
+    -------
+    ``{number: stack}``: each a float32 Δf stack (128, 128, 10) in Hz, axes (x, y, slice),
+    slice 0 farthest — the same form as :func:`load_camphor_experiments` returns.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is not one of :data:`STANDIN_KINDS`.
+    DatasetUnavailableError
+        the file is missing; the message names the script that makes it.
     """
-    path = Path(path) if path is not None else STANDIN_PATH
+    default, _, script = _standin_files(kind)
+    path = Path(path) if path is not None else default
     if not path.is_file():
         raise DatasetUnavailableError(
-            f"stand-in file {path} is missing; run `python scripts/make_camphor_standin.py`"
+            f"{kind} stand-in file {path} is missing; run `python {script}`"
         )
     with np.load(path, allow_pickle=False) as f:
         stacks = _dequantize(f["stacks_u8"], f["lo"], f["hi"])
@@ -324,12 +373,30 @@ def camphor_standin(path: str | Path | None = None) -> dict[int, np.ndarray]:
     return {int(n): stacks[i] for i, n in enumerate(numbers)}
 
 
-def camphor_standin_truth(path: str | Path | None = None) -> StandinTruth:
-    """True orientations of :func:`camphor_standin` — for scoring a matcher, never as input."""
-    path = Path(path) if path is not None else STANDIN_TRUTH_PATH
+def camphor_standin_truth(path: str | Path | None = None, *, kind: str = "afmkit") -> StandinTruth:
+    """True orientations of :func:`camphor_standin` — for scoring a matcher, never as input.
+
+    Parameters
+    ----------
+    path : the truth ``.npz`` file to read; default the shipped truth file of ``kind``.
+    kind : which shipped set (:data:`STANDIN_KINDS`), as for :func:`camphor_standin`.
+
+    Returns
+    -------
+    StandinTruth with the (n, 3, 3) rotations, the drawn parameters (Å, e, N/m) and the seed.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is not one of :data:`STANDIN_KINDS`.
+    DatasetUnavailableError
+        the file is missing; the message names the script that makes it.
+    """
+    _, default, script = _standin_files(kind)
+    path = Path(path) if path is not None else default
     if not path.is_file():
         raise DatasetUnavailableError(
-            f"stand-in truth file {path} is missing; run `python scripts/make_camphor_standin.py`"
+            f"{kind} stand-in truth file {path} is missing; run `python {script}`"
         )
     with np.load(path, allow_pickle=False) as f:
         return StandinTruth(

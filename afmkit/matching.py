@@ -26,23 +26,39 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import fft as sfft
-from scipy import ndimage
 
 from afmkit.atomic import atomic_path
 from afmkit.augment import preprocess
 from afmkit.datasets import check_stack
+from afmkit.df_matching import (
+    COMPARE_HEIGHTS,
+    DOWNSAMPLE,
+    HEIGHT_RANGE,
+    TIP_VARIANTS,
+    DfCandidates,
+    Ladder,
+    compared_slices,
+    df_search,
+    downsample,
+    experiment_slice_heights,
+    ladder,
+    rescore_with_tips,
+    rotate_image,
+    search_orientations,
+)
 from afmkit.molecules import Molecule, cache_dir, camphor
 from afmkit.rotations import rotation_angle, rotation_to_z, sphere_points
 from afmkit.simulator import AFMSimulator, SimulationParams, scan_center
 
 #: Bump when the cached library's content or layout changes.
-LIBRARY_FORMAT = 2
+LIBRARY_FORMAT = 3
 #: Default pretrained model whose descriptors drive the matching.
 DEFAULT_MODEL = "dsh-light"
 #: The DSH model's outputs, stored for every library entry in this order.
@@ -64,19 +80,6 @@ def rotation_z(angle_deg: float | np.ndarray) -> np.ndarray:
     out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = c, -s, s, c
     out[..., 2, 2] = 1.0
     return out
-
-
-def rotate_image(image: np.ndarray, angle_deg: float, fill: float = 0.0) -> np.ndarray:
-    """Turn an image (nx, ny) — axis 0 = x, axis 1 = y — by ``angle_deg`` counter-clockwise
-    about its centre (bilinear). Turning the molecule by ``rotation_z(θ)`` turns its AFM image
-    and descriptors by ``rotate_image(·, θ)`` (exactly so for a tip without tilt)."""
-    a = np.radians(angle_deg)
-    c, s = np.cos(a), np.sin(a)
-    inverse = np.array([[c, s], [-s, c]])  # output → input coordinates: R(−θ)
-    centre = (np.array(image.shape, dtype=float) - 1.0) / 2.0
-    return ndimage.affine_transform(
-        image, inverse, offset=centre - inverse @ centre, order=1, mode="constant", cval=fill
-    )
 
 
 def symmetry_rotations(mol: Molecule, tolerance: float = 0.25) -> np.ndarray:
@@ -135,6 +138,10 @@ class OrientationLibrary:
         params: simulation parameters of every library stack.
         source: ``"model"`` (DSH predictions) or ``"exact"`` (computed from the geometry).
         key: cache key (hash of everything above that defines the content).
+        stacks: (N, S, nx/2, ny/2) float32 simulated Δf slices (Hz), 2 × 2-pixel averages, at
+            the heights ``ladder.df_heights`` (farthest first); None for an exact library.
+        ladder: the z ladder of the simulations (:func:`afmkit.df_matching.ladder`).
+        cache: prepared spectra kept between searches (filled on first use).
     """
 
     molecule: Molecule
@@ -143,6 +150,9 @@ class OrientationLibrary:
     params: SimulationParams
     source: str
     key: str
+    stacks: np.ndarray | None = None
+    ladder: Ladder | None = None
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.rotations)
@@ -174,11 +184,17 @@ def _model_digest(model: Any) -> str:
 
 
 def library_key(
-    mol: Molecule, n_orientations: int, params: SimulationParams, source: str, model: Any
+    mol: Molecule,
+    n_orientations: int,
+    params: SimulationParams,
+    source: str,
+    model: Any,
+    lad: Ladder | None = None,
 ) -> str:
-    """Hash naming a library on disk (molecule, directions, parameters, model weights)."""
+    """Hash naming a library on disk (molecule, directions, parameters, z ladder, model weights)."""
     h = hashlib.sha1()
-    h.update(json.dumps([LIBRARY_FORMAT, n_orientations, source, _params_dict(params)],
+    heights = None if lad is None else [lad.df_heights.tolist(), lad.height_offsets.tolist()]
+    h.update(json.dumps([LIBRARY_FORMAT, n_orientations, source, _params_dict(params), heights],
                         sort_keys=True, default=str).encode())
     h.update(np.asarray(mol.numbers, dtype=np.int64).tobytes())
     h.update(np.round(np.asarray(mol.positions, dtype=np.float64), 6).tobytes())
@@ -237,6 +253,26 @@ def _exact_descriptors(mol: Molecule, rotations: np.ndarray, params: SimulationP
     return np.stack([exact_descriptors(mol.rotated(r), params) for r in rotations])
 
 
+def _read_cached(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """Arrays ``names`` of a cached .npz, or None (with one warning, file removed) if it is
+    corrupt or truncated — the caller then rebuilds it."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            out = {n: np.asarray(f[n]) for n in names}
+        if any(not np.all(np.isfinite(a)) for a in out.values()):
+            raise ValueError("non-finite values")
+        return out
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        warnings.warn(
+            f"cached matching library {path} is unreadable ({type(err).__name__}: {err}); "
+            "it is deleted and rebuilt",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        path.unlink(missing_ok=True)
+        return None
+
+
 def build_library(
     molecule: Molecule | None = None,
     n_orientations: int = 500,
@@ -248,23 +284,32 @@ def build_library(
     directory: str | Path | None = None,
     chunk: int = 20,
     progress: bool = True,
+    height_range: tuple[float, float] = HEIGHT_RANGE,
+    compare_heights: tuple[float, ...] = COMPARE_HEIGHTS,
 ) -> OrientationLibrary:
-    """Simulate ``n_orientations`` near-uniform viewing directions of ``molecule`` and describe
-    each with the DSH model's vdW Spheres (``source="model"``) or the exact descriptor
-    (``source="exact"``, no simulation; an upper bound for what a perfect model could do).
+    """Simulate ``n_orientations`` near-uniform viewing directions of ``molecule``; keep, for
+    each, the DSH model's descriptors (``source="model"``) and the simulated Δf slices that Δf
+    matching compares; or (``source="exact"``) only the exact descriptors, no simulation — an
+    upper bound for what a perfect model could do.
+
+    Each direction is simulated once on a z ladder (:func:`afmkit.df_matching.ladder`) that holds
+    both the nominal ``params`` stack for the DSH model and the Δf slices of every searched height
+    offset; the Δf slices are stored 2 × 2-averaged in float16 (≈ 60 MB for 500 directions with
+    the defaults).
 
     Args:
         molecule: default 1S-camphor.
         n_orientations: number of viewing directions (Fibonacci sphere).
         model: a DSH Keras model or the name of a pretrained set; default ``"dsh-light"``.
-        params: simulation parameters; default :class:`SimulationParams` (128×128×20, CO).
+        params: nominal simulation parameters; default :class:`SimulationParams` (128×128×20, CO).
         cache: read/write the library under :func:`library_directory`; a partial build is saved
-            every ``chunk`` directions and resumed.
+            every ``chunk`` directions and resumed; a corrupt cache file is rebuilt (one warning).
         directory: cache directory instead of the default.
         chunk: directions simulated between checkpoints.
         progress: tqdm progress bar.
+        height_range, compare_heights: see :func:`afmkit.df_matching.ladder` (Å).
 
-    Takes ≈ 0.5 s per direction on a 2-core CPU with PoCL (4 min for 500), once.
+    Takes ≈ 0.45 s per direction on a 2-core CPU with PoCL (≈ 4 min for 500), once.
     """
     from tqdm.auto import tqdm
 
@@ -274,99 +319,94 @@ def build_library(
         raise ValueError(f"source must be 'model' or 'exact', got {source!r}")
     mol = molecule if molecule is not None else camphor()
     params = params or SimulationParams()
+    _check_fits_window(mol, params)
     net = _resolve_model(model) if source == "model" else None
+    lad = ladder(params, height_range, compare_heights) if source == "model" else None
     rotations = rotation_to_z(sphere_points(n_orientations))
-    key = library_key(mol, n_orientations, params, source, net)
+    key = library_key(mol, n_orientations, params, source, net, lad)
     folder = library_directory(directory)
     final = folder / f"library-{key}.npz"
     partial = folder / f"library-{key}.partial.npz"
+    names = ("descriptors",) if source == "exact" else ("descriptors", "stacks")
 
-    def made(descriptors: np.ndarray) -> OrientationLibrary:
-        return OrientationLibrary(mol, rotations, descriptors.astype(np.float32), params, source,
-                                  key)
+    def made(arrays: dict[str, np.ndarray]) -> OrientationLibrary:
+        stacks = arrays.get("stacks")
+        return OrientationLibrary(
+            mol, rotations, arrays["descriptors"].astype(np.float32), params, source, key,
+            stacks=None if stacks is None else stacks.astype(np.float32), ladder=lad,
+        )
 
     if cache and final.is_file():
-        with np.load(final, allow_pickle=False) as f:
-            return made(f["descriptors"])
+        cached = _read_cached(final, names)
+        if cached is not None and len(cached["descriptors"]) == n_orientations:
+            return made(cached)
     if source == "exact":
-        lib = made(_exact_descriptors(mol, rotations, params))
+        lib = made({"descriptors": _exact_descriptors(mol, rotations, params)})
     else:
-        done: list[np.ndarray] = []
+        done: dict[str, list[np.ndarray]] = {n: [] for n in names}
         if cache and partial.is_file():
-            with np.load(partial, allow_pickle=False) as f:
-                done = list(f["descriptors"].astype(np.float32))
-        sim = AFMSimulator(params)
-        with tqdm(total=n_orientations, initial=len(done), desc="simulating orientations",
-                  disable=not progress) as bar:
-            while len(done) < n_orientations:
-                batch = rotations[len(done): len(done) + chunk]
+            cached = _read_cached(partial, names)
+            if cached is not None:
+                done = {n: list(cached[n]) for n in names}
+        sim = AFMSimulator(lad.params)
+        with tqdm(total=n_orientations, initial=len(done["descriptors"]),
+                  desc="simulating orientations", disable=not progress) as bar:
+            while len(done["descriptors"]) < n_orientations:
+                first = len(done["descriptors"])
+                batch = rotations[first: first + chunk]
                 stacks = np.stack([sim(mol.rotated(r)) for r in batch])
-                done.extend(predict_descriptors(net, stacks))
+                done["descriptors"].extend(predict_descriptors(net, stacks[..., lad.dsh_slices]))
+                df = downsample(stacks[..., lad.df_slices].transpose(0, 3, 1, 2), DOWNSAMPLE)
+                done["stacks"].extend(df.astype(np.float16))
                 bar.update(len(batch))
-                if cache and len(done) < n_orientations:
+                if cache and len(done["descriptors"]) < n_orientations:
                     with atomic_path(partial) as tmp:
-                        np.savez(tmp, descriptors=np.stack(done).astype(np.float16))
-        lib = made(np.stack(done))
+                        np.savez(tmp, **{n: np.stack(v).astype(np.float16)
+                                         for n, v in done.items()})
+        lib = made({n: np.stack(v) for n, v in done.items()})
     if cache:
+        arrays = {"descriptors": lib.descriptors.astype(np.float16), "rotations": rotations}
+        if lib.stacks is not None:
+            arrays["stacks"] = lib.stacks.astype(np.float16)
         with atomic_path(final) as tmp:
-            np.savez(tmp, descriptors=lib.descriptors.astype(np.float16), rotations=rotations)
+            np.savez(tmp, **arrays)
         partial.unlink(missing_ok=True)
     return lib
+
+
+def _check_fits_window(mol: Molecule, params: SimulationParams) -> None:
+    """Raise ValueError if ``mol`` in some orientation would not fit the scan window."""
+    from afmkit.molecules import checked_arrays
+
+    checked_arrays(mol, "matching")
+    pos = np.asarray(mol.positions, dtype=float)
+    radius = float(np.linalg.norm(pos - pos.mean(axis=0), axis=1).max())
+    half = min(params.scan_size) / 2
+    if radius > half:
+        raise ValueError(
+            f"{mol.name or 'the molecule'} reaches {radius:.1f} Å from its centre; in some "
+            f"orientations it would not fit the {params.scan_size[0]:g} × {params.scan_size[1]:g}"
+            f" Å scan window (half width {half:.1f} Å). Enlarge params.scan_size to at least "
+            f"{2 * radius + 2:.0f} Å (and pixels in proportion)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # normalised cross-correlation over shifts and in-plane angles
 # ---------------------------------------------------------------------------------------------
-def _downsample(images: np.ndarray, factor: int) -> np.ndarray:
-    if factor == 1:
-        return images
-    *lead, nx, ny = images.shape
-    nx2, ny2 = nx // factor, ny // factor
-    cut = images[..., : nx2 * factor, : ny2 * factor]
-    return cut.reshape(*lead, nx2, factor, ny2, factor).mean(axis=(-3, -1))
-
-
-def _normalised(images: np.ndarray) -> np.ndarray:
-    """Zero mean, unit norm per image (…, nx, ny); flat images stay zero."""
-    x = images - images.mean(axis=(-2, -1), keepdims=True)
-    norm = np.sqrt((x * x).sum(axis=(-2, -1), keepdims=True))
-    return np.where(norm > 0, x / np.where(norm > 0, norm, 1.0), 0.0).astype(np.float32)
-
-
-def _rotate_channels(images: np.ndarray, angle_deg: float) -> np.ndarray:
-    """:func:`rotate_image` applied to each channel of (C, nx, ny)."""
-    return np.stack([rotate_image(im, angle_deg) for im in images])
-
-
-class _Correlator:
-    """FFT cross-correlation of one multi-channel reference against many images.
-
-    ``images`` (N, C, nx, ny); the score of a shift is the mean over channels of each channel's
-    normalised cross-correlation at that shift (one shift for all channels), shifts ≤ ``max_px``.
-    """
-
-    def __init__(self, images: np.ndarray, max_px: int) -> None:
-        nx, ny = images.shape[-2:]
-        self.max_px = int(max_px)
-        self.shape = (sfft.next_fast_len(nx + self.max_px), sfft.next_fast_len(ny + self.max_px))
-        self.spectra = sfft.rfft2(_normalised(images), s=self.shape, workers=-1)
-
-    def best(self, reference: np.ndarray, rows: np.ndarray | None = None):
-        """Max NCC over shifts for each image (or ``rows`` of them): (scores, shifts px (n, 2)).
-
-        ``reference`` (C, nx, ny). A shift ``d`` means ``image(p + d) ≈ reference(p)``.
-        """
-        ref = sfft.rfft2(_normalised(reference), s=self.shape, workers=-1)
-        spectra = self.spectra if rows is None else self.spectra[rows]
-        product = (spectra * np.conj(ref)[None]).mean(axis=1)  # mean over channels
-        corr = sfft.irfft2(product, s=self.shape, workers=-1)
-        m = self.max_px
-        idx = np.r_[0 : m + 1, -m:0]
-        window = corr[:, idx][:, :, idx]  # (n, 2m+1, 2m+1), shifts in idx order
-        flat = window.reshape(len(window), -1).argmax(axis=1)
-        ix, iy = np.unravel_index(flat, window.shape[1:])
-        shifts = np.stack([idx[ix], idx[iy]], axis=1)
-        return window.reshape(len(window), -1)[np.arange(len(window)), flat], shifts
+#: Matching methods: the thesis's descriptor comparison, Δf comparison with tip and height
+#: search, and both (candidates from each search, re-ranked on Δf with the tip search).
+METHODS = ("hybrid", "descriptors", "df")
+#: The method :func:`match` uses unless told (the one that measured best, see the README).
+DEFAULT_METHOD = "hybrid"
+#: Softmax temperatures of the confidence, per method, fitted on the two stand-ins by
+#: :func:`calibrate_temperature` (``benchmarks/bench_matching.py --calibrate``).
+TEMPERATURES = {"descriptors": 0.01, "df": 0.01, "hybrid": 0.01}
+#: Orientations closer than this (degrees) count as the same answer (accuracy, confidence).
+SAME_ORIENTATION_DEG = 15.0
+#: A match is *ambiguous* when an orientation > 15° from the best has at least this share of
+#: the best one's probability.
+AMBIGUITY_RATIO = 0.5
 
 
 @dataclass
@@ -375,14 +415,26 @@ class MatchResult:
 
     Attributes:
         rotations: (k, 3, 3) orientations; ``geometries[j] = molecule.rotated(rotations[j])``.
-        scores: (k,) normalised cross-correlation (mean over ``channels``, ≤ 1).
+        scores: (k,) the final score of each: NCC (≤ 1) of the descriptors (``"descriptors"``)
+            or of the Δf slices with the best tip and height (``"df"``, ``"hybrid"``).
         geometries: the k molecules in scan orientation (Å).
         library_index: (k,) index of the viewing direction in the library.
         inplane_deg: (k,) in-plane turn about the tip axis added to that direction, degrees.
         shifts: (k, 2) xy offset of the match, Å (simulated image ≈ experiment moved by it).
-        experiment_descriptors: (3, nx, ny) descriptors of the experiment, :data:`CHANNELS`.
-        channels: the descriptors that were compared.
-        timings: seconds for ``predict``, ``coarse`` search, ``refine``.
+        experiment_descriptors: (3, nx, ny) DSH-predicted descriptors of the experiment,
+            :data:`CHANNELS` order.
+        channels: the descriptors compared by the descriptor search.
+        timings: seconds per stage (``predict``, ``descriptor search``, ``df search``,
+            ``tip search``).
+        method: the method used (:data:`METHODS`).
+        probabilities: (k,) calibrated probability that the orientation is right (within 15°),
+            from a softmax over all scored candidates (:data:`TEMPERATURES`).
+        height_offsets: (k,) offset of the experiment's closest slice from the nominal
+            ``z_closest``, Å (NaN for the descriptor method).
+        tips: (k, 2) best tip variant (lateral stiffness N/m, probe charge e), NaN if none.
+        candidate_rotations, candidate_scores: every candidate scored in the final stage
+            (n ≥ k), for re-calibration.
+        temperature: the softmax temperature used.
     """
 
     rotations: np.ndarray
@@ -394,11 +446,51 @@ class MatchResult:
     experiment_descriptors: np.ndarray
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     timings: dict[str, float] = field(default_factory=dict)
+    method: str = "descriptors"
+    probabilities: np.ndarray | None = None
+    height_offsets: np.ndarray | None = None
+    tips: np.ndarray | None = None
+    candidate_rotations: np.ndarray | None = None
+    candidate_scores: np.ndarray | None = None
+    temperature: float | None = None
 
     @property
     def experiment_descriptor(self) -> np.ndarray:
         """The experiment's vdW Spheres (nx, ny), Å — the thesis's matching descriptor."""
         return self.experiment_descriptors[CHANNELS.index("vdw_spheres")]
+
+    @property
+    def confidence(self) -> float:
+        """Calibrated probability that the best orientation is within 15° of the truth."""
+        return float(self.probabilities[0]) if self.probabilities is not None else float("nan")
+
+    @property
+    def runner_up(self) -> int | None:
+        """Rank of the best orientation more than 15° from the best one, or None."""
+        far = orientation_error(self.rotations[1:], self.rotations[0]) > SAME_ORIENTATION_DEG
+        return int(np.argmax(far)) + 1 if far.any() else None
+
+    @property
+    def ambiguous(self) -> bool:
+        """True when an orientation > 15° away is nearly as probable as the best
+        (≥ :data:`AMBIGUITY_RATIO` of its probability): the data do not decide between them."""
+        j = self.runner_up
+        if j is None or self.probabilities is None:
+            return False
+        return bool(self.probabilities[j] >= AMBIGUITY_RATIO * self.probabilities[0])
+
+    def verdict(self) -> str:
+        """One line for people: confidence and whether the match is sure, ambiguous or a guess."""
+        c = self.confidence
+        if self.ambiguous:
+            word = f"ambiguous (rank {self.runner_up + 1} is > 15° away and nearly as likely)"
+        elif c >= 0.7:
+            word = "sure"
+        elif c >= 0.4:
+            word = "likely"
+        else:
+            word = "a guess"
+        return f"confidence {c:.0%}: {word}"
 
     def matched_descriptor(
         self, library: OrientationLibrary, rank: int = 0, channel: str = "vdw_spheres"
@@ -407,6 +499,87 @@ class MatchResult:
         return rotate_image(
             library.channel(channel)[self.library_index[rank]], float(self.inplane_deg[rank])
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (rotations as nested lists, angles in degrees, lengths in Å)."""
+
+        def arr(a: np.ndarray | None) -> Any:
+            return None if a is None else np.round(np.asarray(a, dtype=float), 6).tolist()
+
+        return {
+            "method": self.method,
+            "confidence": self.confidence,
+            "ambiguous": self.ambiguous,
+            "verdict": self.verdict(),
+            "matches": [
+                {
+                    "rank": j + 1,
+                    "rotation": arr(self.rotations[j]),
+                    "score": float(self.scores[j]),
+                    "probability": None if self.probabilities is None
+                    else float(self.probabilities[j]),
+                    "library_index": int(self.library_index[j]),
+                    "inplane_deg": float(self.inplane_deg[j]),
+                    "shift_A": arr(self.shifts[j]),
+                    "height_offset_A": None if self.height_offsets is None
+                    else float(self.height_offsets[j]),
+                    "tip_k_lat_N_per_m": None if self.tips is None else float(self.tips[j, 0]),
+                    "tip_charge_e": None if self.tips is None else float(self.tips[j, 1]),
+                }
+                for j in range(len(self.scores))
+            ],
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def orientation_probabilities(
+    rotations: np.ndarray, scores: np.ndarray, temperature: float,
+    same_deg: float = SAME_ORIENTATION_DEG,
+) -> np.ndarray:
+    """Probability of each candidate orientation (n, 3, 3) being right within ``same_deg``: a
+    softmax of ``scores / temperature`` over all candidates, summed over the candidates that lie
+    within ``same_deg`` of each one (they are the same answer). Shape (n,)."""
+    s = np.asarray(scores, dtype=float)
+    if len(s) == 0:
+        return s
+    w = np.exp((s - s.max()) / max(float(temperature), 1e-9))
+    w /= w.sum()
+    close = orientation_error(rotations[:, None], rotations[None, :]) <= same_deg
+    return np.clip(close.astype(float) @ w, 0.0, 1.0)
+
+
+def calibrate_temperature(
+    results: list[MatchResult], true_rotations: np.ndarray,
+    symmetries: np.ndarray | None = None,
+) -> float:
+    """Softmax temperature that makes the top-1 confidences of ``results`` best predict whether
+    the top-1 orientation is within 15° of the truth (minimum binary cross-entropy over a
+    log-spaced grid). Use it with :func:`set_confidence`."""
+    correct = np.array([
+        orientation_error(r.rotations[0], t, symmetries) <= SAME_ORIENTATION_DEG
+        for r, t in zip(results, true_rotations, strict=True)
+    ], dtype=float)
+    grid = np.geomspace(1e-3, 0.3, 121)
+    losses = []
+    for t in grid:
+        p = np.array([
+            orientation_probabilities(r.candidate_rotations, r.candidate_scores, t)[0]
+            for r in results
+        ])
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        losses.append(-np.mean(correct * np.log(p) + (1 - correct) * np.log(1 - p)))
+    return float(grid[int(np.argmin(losses))])
+
+
+def set_confidence(result: MatchResult, temperature: float) -> MatchResult:
+    """Recompute ``result.probabilities`` with another temperature (in place; returns it)."""
+    p = orientation_probabilities(result.candidate_rotations, result.candidate_scores,
+                                  temperature)
+    order = [int(np.argmin(orientation_error(result.candidate_rotations, r))) for r in
+             result.rotations]
+    result.probabilities = p[order]
+    result.temperature = float(temperature)
+    return result
 
 
 def _check_experiment(stack: Any, params: SimulationParams, n_keep: int) -> np.ndarray:
@@ -431,17 +604,34 @@ def match(
     n_orientations: int = 500,
     top_k: int = 5,
     *,
+    method: str = DEFAULT_METHOD,
     library: OrientationLibrary | None = None,
     molecule: Molecule | None = None,
     params: SimulationParams | None = None,
+    slice_heights: np.ndarray | None = None,
     angle_step: float = 10.0,
     refine_step: float = 2.0,
     max_shift: float = 3.0,
     n_refine: int = 40,
     channels: tuple[str, ...] = DEFAULT_CHANNELS,
+    n_rescore: int = 6,
+    tips: tuple[tuple[float, float], ...] = TIP_VARIANTS,
+    temperature: float | None = None,
     progress: bool = True,
 ) -> MatchResult:
     """Rank orientations of ``molecule`` (default 1S-camphor) by how well they explain a stack.
+
+    Methods (``method``):
+
+    * ``"descriptors"`` — the thesis (§4.1): the DSH model predicts the experiment's vdW Spheres,
+      compared by NCC with the library's over xy shifts and in-plane angles.
+    * ``"df"`` — the experiment's Δf slices (closest, +0.3 Å, +0.6 Å) against the library's
+      simulated slices over shifts, angles and scan-height offsets
+      (:func:`afmkit.df_matching.df_search`); the ``n_rescore`` best are simulated again with
+      each tip variant in ``tips`` and ranked by their best variant.
+    * ``"hybrid"`` (default) — candidates from both searches (half each), re-ranked on Δf with
+      the tip and height search: the descriptors bring robustness to the tip, Δf the deeper
+      atoms that tell look-alike orientations apart.
 
     Args:
         exp_stack: experimental Δf stack (nx, ny, n_slices), Hz, axes (x, y, slice), slice 0
@@ -449,45 +639,140 @@ def match(
         model: DSH model or pretrained name (default ``"dsh-light"``).
         n_orientations: viewing directions in the library (built and cached on first use).
         top_k: how many orientations to return.
+        method: one of :data:`METHODS`.
         library: a ready :class:`OrientationLibrary` (then ``molecule``/``params``/
             ``n_orientations`` are taken from it).
+        slice_heights: (n_slices,) heights of the experiment's slices above its closest slice,
+            Å; default :func:`afmkit.df_matching.experiment_slice_heights`.
         angle_step: in-plane angle step of the coarse search, degrees.
         refine_step: angle step of the refinement around the best coarse candidates, degrees.
         max_shift: largest xy offset between experiment and simulation, Å.
-        n_refine: candidate directions refined at full resolution.
-        channels: descriptors compared (subset of :data:`CHANNELS`; scores are the mean NCC of
-            the channels at one common shift). Default: the vdW Spheres, as in the thesis.
-            Measured on the stand-in (500 directions, dsh-light): top-1/top-3 within 15° were
-            40/50 % for vdW Spheres, 20/40 % for the Height Map, 40/50 % for both, 30/50 % for
-            all three; with exact descriptors the Height Map is best (its predicted version
-            shifts with the unknown scan height).
+        n_refine: candidate directions refined at full resolution in each search.
+        channels: descriptors compared by the descriptor search (subset of :data:`CHANNELS`).
+            Default: the vdW Spheres, as in the thesis.
+        n_rescore: candidates re-simulated with every tip variant (``"df"``, ``"hybrid"``).
+        tips: (lateral stiffness N/m, probe charge e) variants of the re-scoring.
+        temperature: softmax temperature of the confidence; default ``TEMPERATURES[method]``.
         progress: progress bar while building the library.
 
     Returns:
-        :class:`MatchResult` with the ``top_k`` best orientations, scores, geometries.
+        :class:`MatchResult` with the ``top_k`` best orientations, scores, geometries and a
+        calibrated confidence.
 
     Raises:
-        ValueError: wrong stack shape or pixel count, too few slices, NaN/Inf, constant stack.
+        ValueError: unknown method, wrong stack shape or pixel count, too few slices for the
+            model or the height search, NaN/Inf, constant stack, molecule too large.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if top_k < 1:
         raise ValueError(f"top_k must be ≥ 1, got {top_k}")
+    if n_rescore < 1:
+        raise ValueError(f"n_rescore must be ≥ 1, got {n_rescore}")
     _channel_index(channels)
     net = _resolve_model(model)
     n_keep = int(net.inputs[0].shape[-1])
     sim_params = library.params if library is not None else params or SimulationParams()
     stack = _check_experiment(exp_stack, sim_params, n_keep)  # before any long library build
+    heights = (
+        experiment_slice_heights(stack.shape[2], sim_params.dz)
+        if slice_heights is None else np.asarray(slice_heights, dtype=float)
+    )
+    if heights.shape != (stack.shape[2],):
+        raise ValueError(
+            f"slice_heights needs one height per slice ({stack.shape[2]}), got {heights.shape}"
+        )
+    compared = compared_slices(heights) if method != "descriptors" else None
     if library is None:
-        library = build_library(molecule, n_orientations, net, sim_params, progress=progress)
+        mol = molecule if molecule is not None else camphor()
+        _check_fits_window(mol, sim_params)
+        library = build_library(mol, n_orientations, net, sim_params, progress=progress)
+    if method != "descriptors" and library.stacks is None:
+        raise ValueError(f"method {method!r} needs a library with simulated Δf slices "
+                         "(source='model'), not an exact-descriptor library")
 
+    timings: dict[str, float] = {}
     start = time.perf_counter()
     exp_desc = predict_descriptors(net, stack[None])[0]
-    predict_s = time.perf_counter() - start
-    result = match_descriptor(
-        exp_desc, library, top_k, angle_step=angle_step, refine_step=refine_step,
-        max_shift=max_shift, n_refine=n_refine, channels=channels,
+    timings["predict"] = time.perf_counter() - start
+    options = dict(angle_step=angle_step, refine_step=refine_step, max_shift=max_shift,
+                   n_refine=max(n_refine, top_k))
+    found = []
+    if method in ("descriptors", "hybrid"):
+        start = time.perf_counter()
+        found.append(_descriptor_search(exp_desc, library, channels, **options))
+        timings["descriptor search"] = time.perf_counter() - start
+    if method in ("df", "hybrid"):
+        start = time.perf_counter()
+        pixel = float(sim_params.scan_size[0]) / (sim_params.pixels[0] - 1)
+        found.append(df_search(stack[:, :, compared].transpose(2, 0, 1), heights[compared],
+                               library.stacks, library.ladder, pixel,
+                               cache=library.cache.setdefault("df", {}), **options))
+        timings["df search"] = time.perf_counter() - start
+    if method == "descriptors":
+        return _descriptor_result(found[0], library, exp_desc, channels, top_k, timings,
+                                  temperature)
+    start = time.perf_counter()
+    cand = _pool_candidates(found, library, n_rescore)
+    rotations = rotation_z(cand.inplane_deg) @ library.rotations[cand.library_index]
+    geometries = [library.molecule.rotated(r) for r in rotations]
+    score, tip, offset, shifts = rescore_with_tips(
+        stack[:, :, compared].transpose(2, 0, 1), heights[compared], geometries,
+        library.ladder, tips=tips, max_shift=max_shift,
     )
-    result.timings = {"predict": predict_s, **result.timings}
-    return result
+    order = np.argsort(-score)
+    cand = cand.take(order)
+    cand.scores, cand.tip, cand.height_offset = score[order], tip[order], offset[order]
+    rotations, shifts = rotations[order], shifts[order]
+    timings["tip search"] = time.perf_counter() - start
+    t = TEMPERATURES[method] if temperature is None else float(temperature)
+    probs = orientation_probabilities(rotations, cand.scores, t)
+    k = min(top_k, len(cand))
+    return MatchResult(
+        rotations=rotations[:k],
+        scores=np.asarray(cand.scores[:k], dtype=float),
+        geometries=[library.molecule.rotated(r) for r in rotations[:k]],
+        library_index=cand.library_index[:k],
+        inplane_deg=cand.inplane_deg[:k],
+        shifts=shifts[:k],
+        experiment_descriptors=exp_desc,
+        channels=tuple(channels),
+        timings=timings,
+        method=method,
+        probabilities=probs[:k],
+        height_offsets=cand.height_offset[:k],
+        tips=cand.tip[:k],
+        candidate_rotations=rotations,
+        candidate_scores=np.asarray(cand.scores, dtype=float),
+        temperature=t,
+    )
+
+
+def _pool_candidates(
+    found: list[DfCandidates], library: OrientationLibrary, n_total: int
+) -> DfCandidates:
+    """Up to ``n_total`` distinct candidates taken in turn from each search's ranking (best
+    first); a candidate within 10° of one already taken is skipped."""
+    rotations = [rotation_z(c.inplane_deg) @ library.rotations[c.library_index] for c in found]
+    picked: list[tuple[int, int]] = []
+    taken: list[np.ndarray] = []
+    position = [0] * len(found)
+    while len(picked) < n_total and any(p < len(c) for p, c in zip(position, found, strict=True)):
+        for s, c in enumerate(found):
+            while position[s] < len(c):
+                j = position[s]
+                position[s] += 1
+                r = rotations[s][j]
+                if not taken or orientation_error(np.stack(taken), r).min() > 10.0:
+                    picked.append((s, j))
+                    taken.append(r)
+                    break
+            if len(picked) >= n_total:
+                break
+    fields = DfCandidates.__dataclass_fields__
+    return DfCandidates(*(
+        np.stack([np.asarray(getattr(found[s], f))[j] for s, j in picked]) for f in fields
+    ))
 
 
 def match_descriptor(
@@ -500,8 +785,9 @@ def match_descriptor(
     max_shift: float = 3.0,
     n_refine: int = 40,
     channels: tuple[str, ...] = DEFAULT_CHANNELS,
+    temperature: float | None = None,
 ) -> MatchResult:
-    """The search of :func:`match` for ready descriptors ``exp_desc`` (3, nx, ny) in
+    """The descriptor search of :func:`match` for ready descriptors ``exp_desc`` (3, nx, ny) in
     :data:`CHANNELS` order (e.g. from :func:`predict_descriptors` or :func:`exact_descriptors`).
 
     Coarse: every library direction × in-plane angles every ``angle_step``° on 2× down-sampled
@@ -516,59 +802,56 @@ def match_descriptor(
         )
     if top_k < 1:
         raise ValueError(f"top_k must be ≥ 1, got {top_k}")
-    picked = _channel_index(channels)
-    exp_desc = all_desc[picked]
-    lib_desc = library.descriptors[:, picked]
+    start = time.perf_counter()
+    cand = _descriptor_search(all_desc, library, channels, angle_step=angle_step,
+                              refine_step=refine_step, max_shift=max_shift,
+                              n_refine=max(n_refine, top_k))
+    timings = {"descriptor search": time.perf_counter() - start}
+    return _descriptor_result(cand, library, all_desc, channels, top_k, timings, temperature)
+
+
+def _descriptor_result(
+    cand: DfCandidates, library: OrientationLibrary, exp_desc: np.ndarray,
+    channels: tuple[str, ...], top_k: int, timings: dict[str, float],
+    temperature: float | None,
+) -> MatchResult:
     params = library.params
-    timings: dict[str, float] = {}
     pixel = float(params.scan_size[0]) / (params.pixels[0] - 1)
-    start = time.perf_counter()
-    factor = 2
-    coarse = _Correlator(
-        _downsample(lib_desc, factor), round(max_shift / (pixel * factor))
-    )
-    angles = np.arange(0.0, 360.0, angle_step)
-    coarse_scores = np.stack(
-        [coarse.best(_downsample(_rotate_channels(exp_desc, -a), factor))[0] for a in angles],
-        axis=1,
-    )  # (N, n_angles)
-    timings["coarse"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    best_angle = angles[coarse_scores.argmax(axis=1)]
-    order = np.argsort(-coarse_scores.max(axis=1))[: max(n_refine, top_k)]
-    fine = _Correlator(lib_desc[order], round(max_shift / pixel))
-    offsets = np.arange(-angle_step, angle_step + 1e-9, refine_step)
-    best_score = np.full(len(order), -np.inf)
-    best_theta = np.zeros(len(order))
-    best_shift = np.zeros((len(order), 2))
-    candidates = np.round((best_angle[order][:, None] + offsets[None]) % 360.0, 6)  # (rows, k)
-    for theta in np.unique(candidates):
-        rows = np.flatnonzero((candidates == theta).any(axis=1))
-        ref = _rotate_channels(exp_desc, -theta)
-        scores, shifts = fine.best(ref, rows)
-        better = scores > best_score[rows]
-        best_score[rows[better]] = scores[better]
-        best_theta[rows[better]] = theta
-        best_shift[rows[better]] = shifts[better]
-    timings["refine"] = time.perf_counter() - start
-
-    ranked = np.argsort(-best_score)[:top_k]
-    index = order[ranked]
-    theta = best_theta[ranked]
-    rotations = rotation_z(theta) @ library.rotations[index]
+    rotations = rotation_z(cand.inplane_deg) @ library.rotations[cand.library_index]
     # shift d (in the de-rotated frame): library(p + d) ≈ rot(−θ) exp(p); back in the lab frame
-    shifts = np.einsum("kij,kj->ki", rotation_z(theta)[:, :2, :2], best_shift[ranked]) * pixel
+    shifts = np.einsum("kij,kj->ki", rotation_z(cand.inplane_deg)[:, :2, :2],
+                       cand.shift_px) * pixel
+    t = TEMPERATURES["descriptors"] if temperature is None else float(temperature)
+    probs = orientation_probabilities(rotations, cand.scores, t)
+    k = min(top_k, len(cand))
     return MatchResult(
-        rotations=rotations,
-        scores=best_score[ranked],
-        geometries=[library.molecule.rotated(r) for r in rotations],
-        library_index=index,
-        inplane_deg=theta,
-        shifts=shifts,
-        experiment_descriptors=all_desc,
+        rotations=rotations[:k],
+        scores=np.asarray(cand.scores[:k], dtype=float),
+        geometries=[library.molecule.rotated(r) for r in rotations[:k]],
+        library_index=cand.library_index[:k],
+        inplane_deg=cand.inplane_deg[:k],
+        shifts=shifts[:k],
+        experiment_descriptors=exp_desc,
         channels=tuple(channels),
         timings=timings,
+        method="descriptors",
+        probabilities=probs[:k],
+        candidate_rotations=rotations,
+        candidate_scores=np.asarray(cand.scores, dtype=float),
+        temperature=t,
+    )
+
+
+def _descriptor_search(
+    exp_desc: np.ndarray, library: OrientationLibrary, channels: tuple[str, ...], **options
+) -> DfCandidates:
+    picked = _channel_index(channels)
+    params = library.params
+    pixel = float(params.scan_size[0]) / (params.pixels[0] - 1)
+    return search_orientations(
+        np.asarray(exp_desc, dtype=np.float32)[picked], library.descriptors[:, picked],
+        np.arange(len(picked))[None], pixel, remove_plane=False,
+        cache=library.cache.setdefault(("descriptors", *picked), {}), **options,
     )
 
 

@@ -6,11 +6,13 @@ noise, thermal drift between the constant-height images, and scan-line artefacts
 a raster scan has its own offset; sometimes the tip changes for a few lines). This module adds
 each of these to a simulation, seeded, so a matcher can be scored against the true orientation.
 ``scripts/make_camphor_standin.py`` uses it to make the stand-in shipped in ``afmkit/data``.
+``scripts/make_camphor_ppafm_standin.py`` makes a second one with ppafm, an independent
+simulator, and tips and artefact strengths scattered more widely (:func:`make_ppafm_standin`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -184,3 +186,169 @@ def quantize(stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     span = np.maximum(hi - lo, 1e-12)
     q = np.rint((stacks - lo[:, None, None, :]) / span[:, None, None, :] * 255.0)
     return np.clip(q, 0, 255).astype(np.uint8), lo, hi
+
+
+# ---------------------------------------------------------------------------------------------
+# a second stand-in made with ppafm, an independent simulator
+# ---------------------------------------------------------------------------------------------
+#: Tip ranges of the ppafm stand-in (uniform; units N/m, e, Å): wider than
+#: :class:`TipPerturbation`'s defaults, a height offset of ±0.3 Å around ``z_closest``.
+PPAFM_TIP = TipPerturbation(
+    k_lat=(0.15, 0.40),
+    probe_charge=(-0.2, 0.0),
+    rest_length=(2.8, 3.3),
+    tilt_max=0.5,
+    z_offset=(-0.3, 0.3),
+)
+#: Each artefact strength of the ppafm stand-in is the :class:`Artefacts` default times a factor
+#: drawn uniformly from this range, per pseudo-experiment (``correlation_px`` is kept).
+ARTEFACT_JITTER = (0.5, 1.5)
+#: Fields of :class:`Artefacts` that :data:`ARTEFACT_JITTER` scales.
+_ARTEFACT_STRENGTHS = (
+    "noise",
+    "correlated_noise",
+    "line_offsets",
+    "streaks",
+    "streak_strength",
+    "drift_px",
+    "background",
+)
+
+
+def _draw_tip(rng: np.random.Generator, p: TipPerturbation) -> dict:
+    """Tip and height offset drawn from ``p`` (same draws, same order as pseudo_experiment)."""
+    tilt_r = p.tilt_max * np.sqrt(rng.random())
+    tilt_phi = rng.uniform(0.0, 2.0 * np.pi)
+    return {
+        "k_lat": float(rng.uniform(*p.k_lat)),
+        "probe_charge": float(rng.uniform(*p.probe_charge)),
+        "rest_length": float(rng.uniform(*p.rest_length)),
+        "tilt": [float(tilt_r * np.cos(tilt_phi)), float(tilt_r * np.sin(tilt_phi))],
+        "z_offset": float(rng.uniform(*p.z_offset)),
+    }
+
+
+def draw_artefacts(
+    rng: np.random.Generator,
+    base: Artefacts | None = None,
+    jitter: tuple[float, float] = ARTEFACT_JITTER,
+) -> Artefacts:
+    """Artefact strengths scattered around ``base``.
+
+    Parameters
+    ----------
+    rng : random generator; one uniform draw per strength, in the order of the fields.
+    base : the central strengths; default :class:`Artefacts` ().
+    jitter : ``(low, high)`` range of the factor each strength is multiplied by.
+
+    Returns
+    -------
+    Artefacts with every strength (noise, line offsets, streaks, drift in px, background; all
+    relative to each slice's Δf std except ``drift_px``) scaled; ``correlation_px`` unchanged.
+    """
+    base = base or Artefacts()
+    factors = rng.uniform(*jitter, size=len(_ARTEFACT_STRENGTHS))
+    scaled = zip(_ARTEFACT_STRENGTHS, factors, strict=True)
+    return replace(base, **{name: float(getattr(base, name) * f) for name, f in scaled})
+
+
+def ppafm_version() -> str:
+    """``"ppafm <version>"`` of the installed ppafm (raises ImportError without it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"ppafm {version('ppafm')}"
+    except PackageNotFoundError as exc:
+        raise ImportError("ppafm is not installed (pip install 'ppafm[opencl]')") from exc
+
+
+def ppafm_pseudo_experiment(
+    mol: Molecule,
+    rotation: np.ndarray,
+    rng: np.random.Generator,
+    perturbation: TipPerturbation | None = None,
+    artefacts: Artefacts | None = None,
+    base: SimulationParams | None = None,
+    n_keep: int = 10,
+) -> tuple[np.ndarray, dict]:
+    """One pseudo-experiment of ``mol.rotated(rotation)`` simulated with ppafm.
+
+    Draws a tip and a height offset from ``perturbation`` (default :data:`PPAFM_TIP`) and
+    artefact strengths around ``artefacts`` (:func:`draw_artefacts`), simulates ``base`` (default
+    :class:`SimulationParams` (): 20 slices, dz 0.1 Å) with those fields replaced through
+    :func:`afmkit.ppafm_bridge.ppafm_simulate`, keeps ``n_keep`` of the closest 15 slices
+    (:func:`afmkit.augment.default_height_indices`) and adds the artefacts.
+
+    ppafm's Δf is left as ppafm gives it: 10/11 of afmkit's for the same force (its
+    discretised Giessibl weights, see ``tests/test_ppafm.py``), a genuine simulator difference.
+
+    Parameters
+    ----------
+    mol : the molecule in its reference orientation.
+    rotation : (3, 3) rotation; the imaged geometry is ``mol.rotated(rotation)``.
+    rng : random generator for the tip, the artefact strengths and the artefacts.
+    perturbation : tip ranges (N/m, e, Å).
+    artefacts : central artefact strengths.
+    base : simulation parameters the tip is drawn around.
+    n_keep : slices kept.
+
+    Returns
+    -------
+    ``(stack, info)``: float32 (nx, ny, n_keep) Δf in Hz (slice 0 farthest), and the drawn
+    parameters: k_lat N/m, probe_charge e, rest_length Å, tilt [x, y] Å, z_offset Å (added to
+    ``base.z_closest``), ``artefacts`` (dict of strengths) and ``simulator`` ("ppafm <version>").
+
+    Raises
+    ------
+    ImportError
+        ppafm is not installed.
+    """
+    from afmkit.ppafm_bridge import ppafm_simulate
+
+    simulator = ppafm_version()
+    base = base or SimulationParams()
+    info = _draw_tip(rng, perturbation or PPAFM_TIP)
+    drawn = draw_artefacts(rng, artefacts)
+    params = base.replace(
+        k_lat=info["k_lat"],
+        probe_charge=info["probe_charge"],
+        rest_length=info["rest_length"],
+        tilt=tuple(info["tilt"]),
+        z_closest=base.z_closest + info["z_offset"],
+    )
+    stack = ppafm_simulate(mol.rotated(rotation), params)
+    stack = stack[:, :, default_height_indices(stack.shape[2], 15, n_keep)]
+    info["artefacts"] = asdict(drawn)
+    info["simulator"] = simulator
+    return add_experiment_artefacts(stack, rng, drawn), info
+
+
+def make_ppafm_standin(
+    mol: Molecule, n: int, seed: int, base: SimulationParams | None = None
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """``n`` ppafm pseudo-experiments of ``mol`` in uniformly random orientations, seeded.
+
+    Experiment ``i`` uses the ``i``-th stream of ``np.random.SeedSequence(seed).spawn(n)``, so it
+    does not depend on ``n``: its rotation, then :func:`ppafm_pseudo_experiment`'s draws.
+
+    Parameters
+    ----------
+    mol : the molecule in its reference orientation.
+    n : number of pseudo-experiments.
+    seed : seed of the whole set.
+    base : simulation parameters the tips are drawn around; default :class:`SimulationParams` ().
+
+    Returns
+    -------
+    ``(stacks, rotations, infos)``: (n, nx, ny, 10) float32 Δf in Hz, (n, 3, 3) rotations, and
+    the drawn parameters of each (see :func:`ppafm_pseudo_experiment`).
+    """
+    stacks, rotations, infos = [], [], []
+    for child in np.random.SeedSequence(seed).spawn(n):
+        rng = np.random.default_rng(child)
+        rotation = random_rotations(1, rng)[0]
+        stack, info = ppafm_pseudo_experiment(mol, rotation, rng, base=base)
+        stacks.append(stack)
+        rotations.append(rotation)
+        infos.append(info)
+    return np.stack(stacks), np.stack(rotations), infos

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import requires_opencl
 
 from afmkit import datasets
 from afmkit.datasets import (
@@ -186,3 +187,59 @@ def test_standin_is_reproducible_from_its_seed():
         remade = datasets._dequantize(q[i : i + 1], lo[i : i + 1], hi[i : i + 1])[0]
         r = np.corrcoef(remade.ravel(), shipped[i + 1].ravel())[0, 1]
         assert r > 0.99
+
+
+def test_ppafm_standin_is_shipped_small_and_blind():
+    stacks = camphor_standin(kind="ppafm")
+    assert len(stacks) >= 10
+    for stack in stacks.values():
+        assert stack.shape == (128, 128, 10) and stack.dtype == np.float32
+        assert np.isfinite(stack).all() and stack.std() > 0
+    for path in (datasets.PPAFM_STANDIN_PATH, datasets.PPAFM_STANDIN_TRUTH_PATH):
+        assert path.stat().st_size < 2e6, path
+    with np.load(datasets.PPAFM_STANDIN_PATH) as f:
+        assert "rotations" not in f.files  # the matcher's input holds no truth
+    truth = camphor_standin_truth(kind="ppafm")
+    assert truth.rotations.shape == (len(stacks), 3, 3)
+    eye = np.einsum("nji,njk->nik", truth.rotations, truth.rotations)
+    np.testing.assert_allclose(eye, np.broadcast_to(np.eye(3), eye.shape), atol=1e-9)
+    np.testing.assert_allclose(np.linalg.det(truth.rotations), 1.0, atol=1e-9)
+    assert len(truth.params) == len(stacks)
+    assert all(p["simulator"].startswith("ppafm ") for p in truth.params)
+    ks = [p["k_lat"] for p in truth.params]
+    noise = [p["artefacts"]["noise"] for p in truth.params]
+    assert min(ks) != max(ks) and min(noise) != max(noise)  # tips and artefacts really differ
+    # a different set from the afmkit one, and the default kind is unchanged
+    assert not np.allclose(truth.rotations[0], camphor_standin_truth().rotations[0])
+    assert datasets.STANDIN_KINDS == ("afmkit", "ppafm")
+
+
+def test_standin_kind_is_checked_and_missing_files_name_their_script(tmp_path):
+    for loader in (camphor_standin, camphor_standin_truth):
+        with pytest.raises(ValueError, match="afmkit, ppafm"):
+            loader(kind="xtb")
+        with pytest.raises(DatasetUnavailableError, match="make_camphor_ppafm_standin.py"):
+            loader(tmp_path / "missing.npz", kind="ppafm")
+        with pytest.raises(DatasetUnavailableError, match=r"make_camphor_standin\.py"):
+            loader(tmp_path / "missing.npz")
+
+
+@pytest.mark.slow
+@pytest.mark.ppafm
+@requires_opencl
+def test_ppafm_standin_is_reproducible_from_its_seed():
+    pytest.importorskip("ppafm.ocl.AFMulator", reason="ppafm is installed by the test extra")
+    from afmkit.pseudo_experiments import make_ppafm_standin
+
+    truth = camphor_standin_truth(kind="ppafm")
+    stacks, rotations, infos = make_ppafm_standin(camphor(), 1, truth.seed)
+    np.testing.assert_allclose(rotations, truth.rotations[:1], atol=1e-12)
+    assert infos[0] == truth.params[0]  # tip, height, artefact strengths, simulator
+    q, lo, hi = quantize(stacks)
+    with np.load(datasets.PPAFM_STANDIN_PATH) as f:
+        shipped_q, shipped_lo, shipped_hi = f["stacks_u8"][0], f["lo"][0], f["hi"][0]
+    np.testing.assert_allclose(lo[0], shipped_lo, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(hi[0], shipped_hi, rtol=1e-4, atol=1e-4)
+    # bit-identical on the machine that made it; another OpenCL device may round differently
+    diff = np.abs(q[0].astype(int) - shipped_q.astype(int))
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.99, (diff.max(), (diff == 0).mean())

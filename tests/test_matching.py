@@ -84,7 +84,7 @@ def test_match_on_a_reduced_library_with_the_pretrained_model(small_library):
     result = match(stack, library=lib, top_k=3)
     assert result.rotations.shape == (3, 3, 3)
     assert result.experiment_descriptor.shape == (128, 128)
-    assert set(result.timings) == {"predict", "coarse", "refine"}
+    assert set(result.timings) == {"predict", "descriptor search", "df search", "tip search"}
     assert np.all(np.diff(result.scores) <= 0)
     np.testing.assert_allclose(
         result.geometries[0].positions, camphor().rotated(result.rotations[0]).positions
