@@ -1,10 +1,12 @@
-"""Command-line interface: ``afmkit demo`` and ``afmkit simulate``.
+"""Command-line interface: ``afmkit demo``, ``afmkit simulate``, ``afmkit match`` and more.
 
 Examples::
 
     afmkit demo --out out             # camphor + one QM9 molecule → PNGs and summary.txt
     afmkit demo --out out --quick     # 48 × 48 px, 10 slices: a few seconds
     afmkit simulate mol.xyz --out mol.npz --png mol.png --probe CO
+    afmkit match exp.npy --out match.json --png match.png      # orientation of camphor
+    afmkit match afm_camphor/ --method descriptors --top-k 3 --out all.json
 
 Everything runs headless (Matplotlib figures are rendered with Agg, no display needed), without a
 GPU and without network access. Heavy imports happen inside the subcommands so that
@@ -321,6 +323,216 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# match
+# --------------------------------------------------------------------------------------------
+#: Written into every ``afmkit match`` result file.
+MATCH_NOTE = (
+    "real experiments have no ground truth; the confidence is calibrated on simulated "
+    "pseudo-experiments"
+)
+
+
+class _BadInput(Exception):
+    """Input that ``afmkit match`` rejects with exit status 2 and a one-line message."""
+
+
+def _slice_heights_arg(text: str) -> np.ndarray:
+    """``--slice-heights "1.4,1.2,…,0"`` → float array (argparse type)."""
+    try:
+        values = [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers (Å), got {text!r}"
+        ) from None
+    if not values or not np.all(np.isfinite(values)):
+        raise argparse.ArgumentTypeError(f"expected comma-separated finite numbers, got {text!r}")
+    return np.asarray(values, dtype=float)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _read_experiments(path: Path) -> tuple[dict[str, np.ndarray], bool]:
+    """The Δf stacks in ``path`` by name, and whether ``path`` held several (a directory).
+
+    A single ``.npy`` with shape (1, ny, nx, n_slices) is the published camphor format (image
+    axes transposed, as :func:`afmkit.datasets.load_camphor_experiments` reads it); a 3-D one is
+    taken in afmkit's order (nx, ny, n_slices) as is. A directory or ``.tar.gz`` goes through
+    :func:`~afmkit.datasets.load_camphor_experiments` (``<n>.npy`` files, published format).
+    """
+    from afmkit.datasets import DatasetUnavailableError, _from_published, check_stack
+
+    if not path.exists():
+        raise _BadInput(f"no such file or directory: {path}")
+    if path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        from afmkit.datasets import load_camphor_experiments
+
+        try:
+            loaded = load_camphor_experiments(path)
+        except DatasetUnavailableError:
+            raise _BadInput(f"{path} holds no experiment files (<n>.npy or a .tar.gz)") from None
+        except (OSError, ValueError, EOFError) as exc:
+            raise _BadInput(f"{path}: {exc}") from None
+        return {str(n): s for n, s in loaded.items()}, True
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise _BadInput(f"{path}: not a readable .npy array ({exc})") from None
+    if not isinstance(array, np.ndarray):
+        raise _BadInput(f"{path}: expected one array in a .npy file, got an archive (.npz)")
+    try:
+        if array.ndim == 4 and array.shape[0] == 1:
+            stack = _from_published(array, path.name)
+        elif array.ndim == 3:
+            stack = check_stack(array, path.name)
+        else:
+            raise ValueError(
+                f"{path.name}: expected a stack (nx, ny, n_slices) or the published format "
+                f"(1, ny, nx, n_slices), got shape {array.shape}"
+            )
+    except ValueError as exc:
+        raise _BadInput(str(exc)) from None
+    return {path.stem: stack}, False
+
+
+def _read_molecule(spec: str) -> Any:
+    """``camphor`` → :func:`afmkit.molecules.camphor`; anything else is an .xyz path."""
+    from afmkit.molecules import camphor, read_xyz
+
+    if spec.lower() == "camphor":
+        return camphor()
+    path = Path(spec)
+    if not path.is_file():
+        raise _BadInput(f"--molecule: neither 'camphor' nor an existing .xyz file: {spec}")
+    try:
+        return read_xyz(path)
+    except (OSError, ValueError, IndexError) as exc:
+        raise _BadInput(f"--molecule {spec}: unreadable xyz file ({exc})") from None
+
+
+def _check_match_inputs(
+    stacks: dict[str, np.ndarray], params: Any, n_keep: int, heights: np.ndarray | None
+) -> None:
+    """Reject stacks that :func:`afmkit.matching.match` would reject, before the library build."""
+    for name, stack in stacks.items():
+        if stack.shape[:2] != tuple(params.pixels):
+            raise _BadInput(
+                f"{name}: {stack.shape[0]} × {stack.shape[1]} pixels (shape {stack.shape}); "
+                f"matching needs {params.pixels[0]} × {params.pixels[1]} (nx, ny, n_slices)"
+            )
+        if stack.shape[2] < n_keep:
+            raise _BadInput(f"{name}: {stack.shape[2]} slices; the model needs at least {n_keep}")
+        if heights is not None and len(heights) != stack.shape[2]:
+            raise _BadInput(
+                f"--slice-heights gives {len(heights)} heights; {name} has {stack.shape[2]} slices"
+            )
+
+
+def run_match(
+    input_path: str | Path,
+    out: str | Path,
+    png: str | Path | None = None,
+    *,
+    molecule: str = "camphor",
+    method: str | None = None,
+    top_k: int = 5,
+    n_orientations: int = 500,
+    library_dir: str | Path | None = None,
+    slice_heights: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Match the stack(s) in ``input_path`` to orientations of ``molecule``; write JSON (+ PNG).
+
+    Returns the JSON document. Raises :class:`_BadInput` for input that cannot be matched.
+    """
+    from afmkit.simulator import SimulationParams
+
+    # bad input fails before TensorFlow is imported
+    params = SimulationParams()
+    stacks, several = _read_experiments(Path(input_path))
+    _check_match_inputs(stacks, params, 1, slice_heights)
+    mol = _read_molecule(molecule)
+
+    from afmkit import matching
+    from afmkit.models import load_pretrained
+
+    method = method or matching.DEFAULT_METHOD
+    model = load_pretrained(matching.DEFAULT_MODEL)
+    _check_match_inputs(stacks, params, int(model.inputs[0].shape[-1]), slice_heights)
+
+    folder = matching.library_directory(library_dir)
+    _log(
+        f"library: {n_orientations} viewing directions of {getattr(mol, 'name', '') or molecule}"
+        f" ({len(mol.numbers)} atoms) in {folder} (built once, ≈ 0.45 s per direction; cached)"
+    )
+    t0 = time.perf_counter()
+    try:
+        library = matching.build_library(
+            mol, n_orientations, model, params, directory=folder, progress=sys.stderr.isatty()
+        )
+    except ValueError as exc:
+        raise _BadInput(str(exc)) from None
+    _log(f"library ready in {time.perf_counter() - t0:.1f} s")
+
+    results: dict[str, Any] = {}
+    for name, stack in stacks.items():
+        t0 = time.perf_counter()
+        try:
+            result = matching.match(
+                stack, model, n_orientations, top_k, method=method, library=library,
+                slice_heights=slice_heights, progress=False,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise _BadInput(f"{name}: {exc}") from None
+        seconds = time.perf_counter() - t0
+        results[name] = result
+        _log(f"{name}: {result.verdict()}, score {float(result.scores[0]):.3f}, {seconds:.1f} s")
+
+    doc: dict[str, Any] = {
+        "input": str(input_path),
+        "molecule": molecule,
+        "n_orientations": n_orientations,
+        "method": method,
+        "note": MATCH_NOTE,
+    }
+    if several:
+        doc["experiments"] = {name: r.to_dict() for name, r in results.items()}
+    else:
+        ((name, result),) = results.items()
+        doc = {"experiment": name, **doc, **result.to_dict()}
+    from afmkit.atomic import atomic_path
+
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2, allow_nan=True) + "\n", encoding="utf-8")
+    _log(f"results → {out}")
+    if png is not None:
+        fig = matching.plot_matches(stacks, results, library, simulate=True)
+        with atomic_path(png) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+        _log(f"figure → {png}")
+    return doc
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    try:
+        run_match(
+            args.input, args.out, args.png, molecule=args.molecule, method=args.method,
+            top_k=args.top_k, n_orientations=args.n_orientations,
+            library_dir=args.library_dir, slice_heights=args.slice_heights,
+        )  # fmt: skip
+    except _BadInput as exc:
+        print(f"afmkit match: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The ``afmkit`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -411,6 +623,49 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quick", action="store_true", help="tiny run (also AFMKIT_QUICK=1)")
     train.add_argument("--full", action="store_true", help="ignore AFMKIT_QUICK")
     train.set_defaults(func=_cmd_train)
+
+    methods = ("hybrid", "descriptors", "df")  # afmkit.matching.METHODS, without importing it
+    match = sub.add_parser(
+        "match",
+        help="find the orientation of a molecule in experimental Δf stacks (JSON, PNG)",
+        description="Rank orientations of a molecule (default 1S-camphor) by how well their "
+        "simulations explain an experimental Δf stack (afmkit.matching.match). INPUT is one .npy "
+        "file — shape (nx, ny, n_slices) in afmkit's axis order, or (1, ny, nx, n_slices) as in "
+        "the published camphor data (image axes transposed on load) — or a directory / .tar.gz "
+        "of published-format <n>.npy files. Δf in Hz, 128 × 128 px, slice 0 farthest. The "
+        "orientation library is simulated once per molecule and size (≈ 0.45 s per direction, "
+        "≈ 4 min for 500) and cached. Real experiments have no ground truth: the confidence is "
+        "calibrated on simulated pseudo-experiments. Exit status 2 on bad input.",
+    )
+    match.add_argument("input", metavar="EXP.npy|DIR", help="Δf stack file, or a directory")
+    match.add_argument(
+        "--molecule", default="camphor", metavar="camphor|FILE.xyz",
+        help="molecule to orient: 'camphor' or an .xyz file (Å) (default camphor)",
+    )  # fmt: skip
+    match.add_argument(
+        "--method", choices=methods, default=None,
+        help="descriptors (the thesis: DSH vdW Spheres), df (Δf slices with tip and height "
+        "search) or hybrid (both) (default: afmkit.matching.DEFAULT_METHOD, hybrid)",
+    )  # fmt: skip
+    match.add_argument(
+        "--top-k", type=_positive_int, default=5, metavar="K", help="orientations to report (5)"
+    )
+    match.add_argument(
+        "--n-orientations", type=_positive_int, default=500, metavar="N",
+        help="viewing directions in the library (default 500)",
+    )  # fmt: skip
+    match.add_argument(
+        "--library-dir", default=None, metavar="DIR",
+        help="library cache directory (default: <afmkit cache>/matching)",
+    )  # fmt: skip
+    match.add_argument(
+        "--slice-heights", type=_slice_heights_arg, default=None, metavar="H0,H1,…",
+        help="heights of the slices above the closest one, Å, farthest first (default for 10 "
+        "slices as published: 1.4,1.2,1.1,0.9,0.8,0.6,0.5,0.3,0.2,0; else 0.1 Å apart)",
+    )  # fmt: skip
+    match.add_argument("--out", required=True, metavar="FILE.json", help="result file")
+    match.add_argument("--png", metavar="FILE.png", help="also write a figure")
+    match.set_defaults(func=_cmd_match)
     return parser
 
 

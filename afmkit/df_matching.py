@@ -13,7 +13,9 @@ unknown:
 * **tip** — the best candidates are simulated again on demand with a few tip variants (lateral
   stiffness × probe charge, :data:`TIP_VARIANTS`) and the best variant counts;
 * **drift between slices** — in that last re-scoring each slice may move ``slice_slack_px``
-  pixels on its own around the common shift.
+  pixels on its own around the common shift;
+* **orientation between library directions** — the best re-scored candidates are turned by
+  small angles about x, y and z (:func:`refine_orientation`), simulated again and kept if better.
 
 Heights: every height here is the probe particle's rest height at the lower turning point
 (as :class:`afmkit.simulator.SimulationParams`), *relative to the nominal closest slice*
@@ -22,7 +24,8 @@ own closest slice (:func:`experiment_slice_heights`). Images are compared at hal
 (64 × 64 for the default 128 × 128 window, 0.25 Å/px): Δf contrast varies on ≥ 1 Å scales.
 
 Public names: :class:`Ladder`, :func:`ladder`, :func:`experiment_slice_heights`,
-:func:`compared_slices`, :class:`DfCandidates`, :func:`df_search`, :func:`rescore_with_tips`,
+:func:`compared_slices`, :class:`Candidates`, :func:`search_orientations`, :func:`df_search`,
+:class:`TipScorer`, :func:`refine_orientation`,
 :data:`COMPARE_HEIGHTS`, :data:`HEIGHT_RANGE`, :data:`TIP_VARIANTS`.
 """
 
@@ -43,7 +46,7 @@ __all__ = [
     "DOWNSAMPLE",
     "HEIGHT_RANGE",
     "TIP_VARIANTS",
-    "DfCandidates",
+    "Candidates",
     "Ladder",
     "SliceCorrelator",
     "compared_slices",
@@ -56,7 +59,6 @@ __all__ = [
     "REFINE_STEPS",
     "TipScorer",
     "refine_orientation",
-    "rescore_with_tips",
     "rotate_image",
     "search_orientations",
 ]
@@ -338,8 +340,8 @@ def _offset_index(lad: Ladder, exp_heights: np.ndarray) -> np.ndarray:
 # the search
 # ---------------------------------------------------------------------------------------------
 @dataclass
-class DfCandidates:
-    """Orientation candidates scored on Δf, best first.
+class Candidates:
+    """Orientation candidates of a search (Δf or descriptors), best first.
 
     Attributes:
         library_index: (n,) viewing direction in the library.
@@ -358,10 +360,10 @@ class DfCandidates:
     scores: np.ndarray
     tip: np.ndarray
 
-    def take(self, order: np.ndarray) -> DfCandidates:
+    def take(self, order: np.ndarray) -> Candidates:
         """The candidates in ``order``."""
         fields = self.__dataclass_fields__
-        return DfCandidates(*(np.asarray(getattr(self, f))[order] for f in fields))
+        return Candidates(*(np.asarray(getattr(self, f))[order] for f in fields))
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -383,7 +385,7 @@ def search_orientations(
     highpass: float = 0.0,
     offsets: np.ndarray | None = None,
     cache: dict | None = None,
-) -> DfCandidates:
+) -> Candidates:
     """Score every library direction × in-plane angle × offset by NCC over xy shifts; return the
     ``n_refine`` best directions refined, best first.
 
@@ -455,7 +457,7 @@ def search_orientations(
     height = offsets[h]
     shift = shifts.reshape(n, k, -1, 2)[np.arange(n), j, h].astype(float)
     ranked = np.argsort(-best)
-    return DfCandidates(
+    return Candidates(
         library_index=order[ranked],
         inplane_deg=theta[ranked],
         height_offset=height[ranked],
@@ -472,7 +474,7 @@ def df_search(
     lad: Ladder,
     pixel: float,
     **options,
-) -> DfCandidates:
+) -> Candidates:
     """Δf search: :func:`search_orientations` of the experiment's compared slices ``exp_slices``
     (C, nx, ny; heights ``exp_heights`` Å above its closest slice) against the library's Δf
     slices (N, S, nx/2, ny/2) at every height offset of ``lad``. ``pixel``: the experiment's
@@ -530,7 +532,7 @@ class TipScorer:
         slice_slack_px: int = 1,
     ) -> None:
         self.lad = lad
-        self.index = _offset_index(lad, exp_heights)
+        self.exp_heights = np.asarray(exp_heights, dtype=float)
         self.base = _pooled_params(lad.params, DOWNSAMPLE).replace(ff_step=FF_STEP_RESCORE)
         self.pixel = self.base.scan_size[0] / (self.base.pixels[0] - 1)
         full = prepare_images(exp_slices, True, HIGHPASS * DOWNSAMPLE / self.pixel)
@@ -540,23 +542,48 @@ class TipScorer:
         self.sim = AFMSimulator(self.base)
         self.simulations = 0
 
-    def fit(self, mol, tips: Sequence[tuple[float, float]]) -> Fit:
-        """Simulate ``mol`` with every tip variant; the best variant, height offset and shift."""
+    def _sub_ladder(self, offsets: np.ndarray) -> tuple[SimulationParams, np.ndarray]:
+        """Parameters simulating only the slices that ``offsets`` (Å) need, and the (H, C)
+        index of the compared slices in that stack."""
+        dz = self.base.dz
+        needed = np.round(offsets[:, None] + self.exp_heights[None, :], 6)  # (H, C)
+        lo, hi = float(needed.min()), float(needed.max())
+        lowest = float(self.lad.df_heights.min())  # the library ladder's closest slice
+        n = int(round((hi - lo) / dz)) + 1
+        params = self.base.replace(
+            n_slices=n,
+            z_closest=self.base.z_closest + (lo - lowest),
+            vdw_offset=self.base.vdw_offset + (lo - lowest),
+        )
+        return params, np.rint((hi - needed) / dz).astype(np.intp)
+
+    def fit(
+        self, mol, tips: Sequence[tuple[float, float]], offsets: np.ndarray | None = None
+    ) -> Fit:
+        """Simulate ``mol`` with every tip variant; the best variant, height offset and shift.
+        ``offsets``: the height offsets searched (Å), default all of the library's."""
+        offsets = self.lad.height_offsets if offsets is None else np.asarray(offsets, float)
+        params, index = self._sub_ladder(offsets)
         by_charge: dict[float, list[float]] = {}
         for k, q in tips:
             by_charge.setdefault(float(q), []).append(float(k))
         stacks, variants = [], []
         for q, ks in by_charge.items():
             for k in ks:  # same charge: the simulator reuses the force field
-                self.sim.params = self.base.replace(k_lat=k, probe_charge=q)
-                stacks.append(self.sim(mol)[:, :, self.lad.df_slices].transpose(2, 0, 1))
+                self.sim.params = params.replace(k_lat=k, probe_charge=q)
+                stacks.append(self.sim(mol).transpose(2, 0, 1))
                 variants.append((k, q))
                 self.simulations += 1
         corr = SliceCorrelator(np.stack(stacks), self.max_px, True, HIGHPASS / self.pixel)
-        scores, shifts = corr.scores(self.refs, self.index, slack=self.slack)  # (V, H)
+        scores, shifts = corr.scores(self.refs, index, slack=self.slack)  # (V, H)
         v, h = np.unravel_index(int(scores.argmax()), scores.shape)
-        return Fit(float(scores[v, h]), variants[v], float(self.lad.height_offsets[h]),
+        return Fit(float(scores[v, h]), variants[v], float(offsets[h]),
                    shifts[v, h] * self.pixel)
+
+    def near(self, offset: float) -> np.ndarray:
+        """The library's height offsets within one step of ``offset`` (Å)."""
+        h = self.lad.height_offsets
+        return h[np.abs(h - offset) <= self.base.dz * 1.01]
 
 
 def _axis_rotation(axis: int, angle_deg: float) -> np.ndarray:
@@ -575,52 +602,22 @@ def refine_orientation(
     fit: Fit,
     steps: Sequence[float] = REFINE_STEPS,
 ) -> tuple[np.ndarray, Fit]:
-    """Greedy local search of the orientation ``rotation`` (3, 3; ``molecule.rotated(R)`` is
-    the scan geometry) with the tip of ``fit``: small turns about the lab x, y and z axes, each
-    step size in ``steps`` (degrees) in turn, kept while the score rises. The library's viewing
-    directions are ≈ 9° apart (500 directions) and a 4° error costs ≈ 0.05 in NCC of high-passed
-    Δf, more than the gap to a wrong orientation, so this decides close calls.
-    Returns the refined rotation and its :class:`Fit`."""
+    """Local search of the orientation ``rotation`` (3, 3; ``molecule.rotated(R)`` is the scan
+    geometry) with the tip of ``fit``: for each step size in ``steps`` (degrees), the six turns
+    ±step about the lab x, y and z axes are tried and the best is kept if it scores higher
+    (height offsets searched within ±0.1 Å of the fit's). The library's viewing directions are
+    ≈ 9° apart (500 directions) and a 4° error costs ≈ 0.05 in NCC of high-passed Δf — more than
+    the gap to a wrong orientation — so this decides close calls. Returns the refined rotation
+    and its :class:`Fit`."""
     best_r, best = np.asarray(rotation, dtype=float), fit
     for step in steps:
-        improved = True
-        while improved:
-            improved = False
-            for axis in range(3):
-                for sign in (1.0, -1.0):
-                    r = _axis_rotation(axis, sign * step) @ best_r
-                    trial = scorer.fit(molecule.rotated(r), [best.tip])
-                    if trial.score > best.score + 1e-4:
-                        best_r, best, improved = r, trial, True
-                        break
-                if improved:
-                    break
+        trials = []
+        for axis in range(3):
+            for sign in (1.0, -1.0):
+                r = _axis_rotation(axis, sign * step) @ best_r
+                near = scorer.near(best.height_offset)
+                trials.append((r, scorer.fit(molecule.rotated(r), [best.tip], near)))
+        r, trial = max(trials, key=lambda t: t[1].score)
+        if trial.score > best.score:
+            best_r, best = r, trial
     return best_r, best
-
-
-def rescore_with_tips(
-    exp_slices: np.ndarray,
-    exp_heights: np.ndarray,
-    geometries: Sequence,
-    lad: Ladder,
-    *,
-    tips: Sequence[tuple[float, float]] = TIP_VARIANTS,
-    max_shift: float = 3.0,
-    slice_slack_px: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Simulate each geometry (already in scan orientation) with each tip variant on the Δf
-    ladder and score it against the experiment over shifts and height offsets
-    (:class:`TipScorer`).
-
-    Returns:
-        ``(scores (n,), tips (n, 2), height offsets (n,) Å, shifts (n, 2) Å)`` of the best variant
-        of each geometry. The shift is library(p + d) ≈ experiment(p).
-    """
-    scorer = TipScorer(exp_slices, exp_heights, lad, max_shift, slice_slack_px)
-    fits = [scorer.fit(mol, tips) for mol in geometries]
-    return (
-        np.array([f.score for f in fits]),
-        np.array([f.tip for f in fits], dtype=float).reshape(-1, 2),
-        np.array([f.height_offset for f in fits]),
-        np.array([f.shift for f in fits], dtype=float).reshape(-1, 2),
-    )

@@ -2,23 +2,28 @@
 
 The thesis simulates many orientations of 1S-camphor, predicts the vdW Spheres descriptor of
 each simulation and of each experimental stack with the DSH model, and ranks the simulations by
-cross-correlation. afmkit does the same with two refinements:
+cross-correlation. afmkit offers that method and goes further (``match(..., method=...)``):
 
-* **Library of viewing directions × in-plane angles.** ``n_orientations`` near-uniform
-  directions (the molecular axis that faces the tip) are simulated once each; the in-plane turn
-  about the tip axis is searched at match time by rotating the *experiment's* descriptor image
-  (with no tip tilt, a turn of the molecule about z is a turn of the image). 500 random
-  rotations of SO(3) lie ≈ 19° apart on average, too coarse for a 15° criterion; 500 directions
-  × 36 angles (10°, refined to 2°) span ≈ 18,000 orientations for the price of 500 simulations.
-* **Normalised cross-correlation over xy shifts by FFT**, first on 2× down-sampled images for
-  all candidates, then at full resolution with finer angles for the best ones.
+* ``"descriptors"`` — the thesis's method, with a library of viewing directions × in-plane
+  angles: ``n_orientations`` near-uniform directions are simulated once each; the in-plane turn
+  is searched at match time by turning the *experiment's* image (500 directions × 36 angles,
+  refined to 2°, span ≈ 18,000 orientations for the price of 500 simulations). NCC over xy
+  shifts by FFT, first on down-sampled images for all candidates, then at full resolution.
+* ``"df"`` — Δf evidence (:mod:`afmkit.df_matching`): high-passed Δf slices against the
+  library's simulated slices over shifts, angles and scan-height offsets, then a tip search and
+  a local orientation refinement on the best candidates, simulated on demand.
+* ``"hybrid"`` (default) — candidates from both searches, re-ranked on Δf like ``"df"``.
 
-The library (predicted descriptors and rotations) is cached on disk, keyed by the molecule,
-simulation parameters, model weights and ``n_orientations``; an interrupted build resumes.
+Every :class:`MatchResult` carries a calibrated confidence (softmax over the scored candidates,
+temperature fitted on the stand-ins) and an ambiguity flag. The library (predicted descriptors
+and simulated Δf slices) is cached on disk, keyed by the molecule, simulation parameters, z
+ladder, model weights and ``n_orientations``; an interrupted build resumes and a corrupt file is
+rebuilt.
 
-Public names: :func:`match`, :func:`build_library`, :class:`OrientationLibrary`,
-:class:`MatchResult`, :func:`orientation_error`, :func:`symmetry_rotations`,
-:func:`plot_matches`.
+Public names: :func:`match`, :func:`match_descriptor`, :func:`build_library`,
+:class:`OrientationLibrary`, :class:`MatchResult`, :func:`accuracy`, :func:`orientation_error`,
+:func:`symmetry_rotations`, :func:`orientation_probabilities`, :func:`calibrate_temperature`,
+:func:`set_confidence`, :func:`plot_matches`, :data:`METHODS`.
 """
 
 from __future__ import annotations
@@ -42,14 +47,15 @@ from afmkit.df_matching import (
     DOWNSAMPLE,
     HEIGHT_RANGE,
     TIP_VARIANTS,
-    DfCandidates,
+    Candidates,
     Ladder,
+    TipScorer,
     compared_slices,
     df_search,
     downsample,
     experiment_slice_heights,
     ladder,
-    rescore_with_tips,
+    refine_orientation,
     rotate_image,
     search_orientations,
 )
@@ -294,8 +300,8 @@ def build_library(
 
     Each direction is simulated once on a z ladder (:func:`afmkit.df_matching.ladder`) that holds
     both the nominal ``params`` stack for the DSH model and the Δf slices of every searched height
-    offset; the Δf slices are stored 2 × 2-averaged in float16 (≈ 60 MB for 500 directions with
-    the defaults).
+    offset; descriptors and 2 × 2-averaged Δf slices are stored in float16 (≈ 110 MB for 500
+    directions with the defaults, half of it Δf).
 
     Args:
         molecule: default 1S-camphor.
@@ -401,7 +407,7 @@ METHODS = ("hybrid", "descriptors", "df")
 DEFAULT_METHOD = "hybrid"
 #: Softmax temperatures of the confidence, per method, fitted on the two stand-ins by
 #: :func:`calibrate_temperature` (``benchmarks/bench_matching.py --calibrate``).
-TEMPERATURES = {"descriptors": 0.01, "df": 0.01, "hybrid": 0.01}
+TEMPERATURES = {"descriptors": 0.0055, "df": 0.0033, "hybrid": 0.0021}
 #: Orientations closer than this (degrees) count as the same answer (accuracy, confidence).
 SAME_ORIENTATION_DEG = 15.0
 #: A match is *ambiguous* when an orientation > 15° from the best has at least this share of
@@ -418,8 +424,10 @@ class MatchResult:
         scores: (k,) the final score of each: NCC (≤ 1) of the descriptors (``"descriptors"``)
             or of the Δf slices with the best tip and height (``"df"``, ``"hybrid"``).
         geometries: the k molecules in scan orientation (Å).
-        library_index: (k,) index of the viewing direction in the library.
-        inplane_deg: (k,) in-plane turn about the tip axis added to that direction, degrees.
+        library_index: (k,) index of the viewing direction in the library the match started
+            from (before any local orientation refinement).
+        inplane_deg: (k,) in-plane turn about the tip axis added to that direction, degrees
+            (before refinement; ``rotations`` are the refined orientations).
         shifts: (k, 2) xy offset of the match, Å (simulated image ≈ experiment moved by it).
         experiment_descriptors: (3, nx, ny) DSH-predicted descriptors of the experiment,
             :data:`CHANNELS` order.
@@ -466,7 +474,8 @@ class MatchResult:
 
     @property
     def runner_up(self) -> int | None:
-        """Rank of the best orientation more than 15° from the best one, or None."""
+        """0-based index (in ``rotations``) of the best orientation more than 15° from the best
+        one, or None."""
         far = orientation_error(self.rotations[1:], self.rotations[0]) > SAME_ORIENTATION_DEG
         return int(np.argmax(far)) + 1 if far.any() else None
 
@@ -616,6 +625,7 @@ def match(
     channels: tuple[str, ...] = DEFAULT_CHANNELS,
     n_rescore: int = 6,
     tips: tuple[tuple[float, float], ...] = TIP_VARIANTS,
+    refine_top: int = 3,
     temperature: float | None = None,
     progress: bool = True,
 ) -> MatchResult:
@@ -625,10 +635,12 @@ def match(
 
     * ``"descriptors"`` — the thesis (§4.1): the DSH model predicts the experiment's vdW Spheres,
       compared by NCC with the library's over xy shifts and in-plane angles.
-    * ``"df"`` — the experiment's Δf slices (closest, +0.3 Å, +0.6 Å) against the library's
-      simulated slices over shifts, angles and scan-height offsets
+    * ``"df"`` — the experiment's Δf slices (closest, +0.3 Å, +0.6 Å), high-passed, against the
+      library's simulated slices over shifts, angles and scan-height offsets
       (:func:`afmkit.df_matching.df_search`); the ``n_rescore`` best are simulated again with
-      each tip variant in ``tips`` and ranked by their best variant.
+      each tip variant in ``tips`` (each slice free to drift a pixel), the ``refine_top`` best
+      of those get their orientation refined by small turns, and all are ranked by their
+      best score.
     * ``"hybrid"`` (default) — candidates from both searches (half each), re-ranked on Δf with
       the tip and height search: the descriptors bring robustness to the tip, Δf the deeper
       atoms that tell look-alike orientations apart.
@@ -652,6 +664,8 @@ def match(
             Default: the vdW Spheres, as in the thesis.
         n_rescore: candidates re-simulated with every tip variant (``"df"``, ``"hybrid"``).
         tips: (lateral stiffness N/m, probe charge e) variants of the re-scoring.
+        refine_top: how many of the best re-scored candidates get their orientation refined
+            locally (:func:`afmkit.df_matching.refine_orientation`; 0 = none).
         temperature: softmax temperature of the confidence; default ``TEMPERATURES[method]``.
         progress: progress bar while building the library.
 
@@ -669,6 +683,10 @@ def match(
         raise ValueError(f"top_k must be ≥ 1, got {top_k}")
     if n_rescore < 1:
         raise ValueError(f"n_rescore must be ≥ 1, got {n_rescore}")
+    if refine_top < 0:
+        raise ValueError(f"refine_top must be ≥ 0, got {refine_top}")
+    if not tips:
+        raise ValueError("tips must name at least one (k_lat N/m, probe charge e) variant")
     _channel_index(channels)
     net = _resolve_model(model)
     n_keep = int(net.inputs[0].shape[-1])
@@ -715,16 +733,23 @@ def match(
     start = time.perf_counter()
     cand = _pool_candidates(found, library, n_rescore)
     rotations = rotation_z(cand.inplane_deg) @ library.rotations[cand.library_index]
-    geometries = [library.molecule.rotated(r) for r in rotations]
-    score, tip, offset, shifts = rescore_with_tips(
-        stack[:, :, compared].transpose(2, 0, 1), heights[compared], geometries,
-        library.ladder, tips=tips, max_shift=max_shift,
-    )
-    order = np.argsort(-score)
-    cand = cand.take(order)
-    cand.scores, cand.tip, cand.height_offset = score[order], tip[order], offset[order]
-    rotations, shifts = rotations[order], shifts[order]
+    scorer = TipScorer(stack[:, :, compared].transpose(2, 0, 1), heights[compared],
+                       library.ladder, max_shift=max_shift)
+    fits = [scorer.fit(library.molecule.rotated(r), tips) for r in rotations]
     timings["tip search"] = time.perf_counter() - start
+    start = time.perf_counter()
+    best_first = np.argsort([-f.score for f in fits])
+    for i in best_first[:refine_top]:
+        rotations[i], fits[i] = refine_orientation(scorer, library.molecule, rotations[i], fits[i])
+    timings["orientation refinement"] = time.perf_counter() - start
+    order = np.argsort([-f.score for f in fits])
+    cand = cand.take(order)
+    rotations = rotations[order]
+    fits = [fits[i] for i in order]
+    cand.scores = np.array([f.score for f in fits])
+    cand.tip = np.array([f.tip for f in fits], dtype=float)
+    cand.height_offset = np.array([f.height_offset for f in fits])
+    shifts = np.array([f.shift for f in fits], dtype=float)
     t = TEMPERATURES[method] if temperature is None else float(temperature)
     probs = orientation_probabilities(rotations, cand.scores, t)
     k = min(top_k, len(cand))
@@ -749,8 +774,8 @@ def match(
 
 
 def _pool_candidates(
-    found: list[DfCandidates], library: OrientationLibrary, n_total: int
-) -> DfCandidates:
+    found: list[Candidates], library: OrientationLibrary, n_total: int
+) -> Candidates:
     """Up to ``n_total`` distinct candidates taken in turn from each search's ranking (best
     first); a candidate within 10° of one already taken is skipped."""
     rotations = [rotation_z(c.inplane_deg) @ library.rotations[c.library_index] for c in found]
@@ -769,8 +794,8 @@ def _pool_candidates(
                     break
             if len(picked) >= n_total:
                 break
-    fields = DfCandidates.__dataclass_fields__
-    return DfCandidates(*(
+    fields = Candidates.__dataclass_fields__
+    return Candidates(*(
         np.stack([np.asarray(getattr(found[s], f))[j] for s, j in picked]) for f in fields
     ))
 
@@ -811,7 +836,7 @@ def match_descriptor(
 
 
 def _descriptor_result(
-    cand: DfCandidates, library: OrientationLibrary, exp_desc: np.ndarray,
+    cand: Candidates, library: OrientationLibrary, exp_desc: np.ndarray,
     channels: tuple[str, ...], top_k: int, timings: dict[str, float],
     temperature: float | None,
 ) -> MatchResult:
@@ -844,7 +869,7 @@ def _descriptor_result(
 
 def _descriptor_search(
     exp_desc: np.ndarray, library: OrientationLibrary, channels: tuple[str, ...], **options
-) -> DfCandidates:
+) -> Candidates:
     picked = _channel_index(channels)
     params = library.params
     pixel = float(params.scan_size[0]) / (params.pixels[0] - 1)
@@ -883,6 +908,19 @@ def accuracy(
     }
 
 
+def matched_params(result: MatchResult, library: OrientationLibrary, rank: int = 0):
+    """Simulation parameters of match ``rank``: the library's nominal parameters with the
+    fitted tip (lateral stiffness, probe charge) and height offset, where the method fitted them."""
+    params = library.params
+    if result.tips is not None and np.all(np.isfinite(result.tips[rank])):
+        k, q = (float(v) for v in result.tips[rank])
+        params = params.replace(k_lat=k, probe_charge=q)
+    if result.height_offsets is not None and np.isfinite(result.height_offsets[rank]):
+        h = float(result.height_offsets[rank])
+        params = params.replace(z_closest=params.z_closest + h, vdw_offset=params.vdw_offset + h)
+    return params
+
+
 def plot_matches(
     experiments: dict[Any, np.ndarray],
     results: dict[Any, MatchResult],
@@ -892,7 +930,8 @@ def plot_matches(
 ):
     """Thesis-Fig.-17-style rows, one per experiment: experiment slices (far, middle, close),
     predicted vdW Spheres of the experiment and of the best match, the matched geometry seen
-    from the tip, and (``simulate=True``) the best match's simulated slices.
+    from the tip with the confidence, and (``simulate=True``) the best match's simulated slices
+    (with the fitted tip and height where the method fitted them).
 
     Returns a :class:`afmkit.plotting.NotebookFigure`.
     """
@@ -901,9 +940,8 @@ def plot_matches(
     names = list(experiments)
     n_exp_slices = next(iter(experiments.values())).shape[2]
     picks = slices or (0, n_exp_slices // 2, n_exp_slices - 1)
-    sim = AFMSimulator(library.params) if simulate else None
     cols = len(picks) * (2 if simulate else 1) + 3
-    fig = NotebookFigure(figsize=(1.9 * cols, 2.0 * len(names)), layout="constrained")
+    fig = NotebookFigure(figsize=(1.9 * cols, 2.1 * len(names)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(names), cols))
     for row, name in enumerate(names):
         result = results[name]
@@ -914,14 +952,20 @@ def plot_matches(
             ax[j].set_title(f"exp {name}, slice {k}", fontsize=8)
         c = len(picks)
         ax[c].imshow(result.experiment_descriptor.T, origin="lower", cmap="viridis")
-        ax[c].set_title("exp vdW Spheres", fontsize=8)
+        ax[c].set_title("exp vdW Spheres (DSH)", fontsize=8)
         ax[c + 1].imshow(result.matched_descriptor(library).T, origin="lower", cmap="viridis")
-        ax[c + 1].set_title(f"match, NCC {result.scores[0]:.2f}", fontsize=8)
+        ax[c + 1].set_title(f"match ({result.method}), score {result.scores[0]:.2f}", fontsize=8)
         geometry = result.geometries[0]
-        plot_molecule_topview(geometry, ax[c + 2], title="geometry", legend=False,
+        plot_molecule_topview(geometry, ax[c + 2], legend=False,
                               extent=library.params.extent(scan_center(geometry)))
-        if sim is not None:
-            sim_stack = preprocess(sim(result.geometries[0])[None], normalize=False)[0]
+        flag = "ambiguous" if result.ambiguous else f"confidence {result.confidence:.0%}"
+        ax[c + 2].set_title(f"geometry, {flag}", fontsize=8,
+                            color="tab:red" if result.ambiguous or result.confidence < 0.4
+                            else "black")
+        if simulate:
+            params = matched_params(result, library)
+            sim_stack = AFMSimulator(params)(geometry)
+            sim_stack = preprocess(sim_stack[None], normalize=False)[0]
             for j, k in enumerate(picks):
                 ax[c + 3 + j].imshow(sim_stack[:, :, k].T, origin="lower", cmap="gray")
                 ax[c + 3 + j].set_title(f"sim, slice {k}", fontsize=8)

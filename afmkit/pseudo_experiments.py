@@ -136,24 +136,9 @@ def pseudo_experiment(
     Returns:
         ``(stack, info)``: float32 (nx, ny, n_keep) Δf in Hz, and the drawn parameters.
     """
-    p = perturbation or TipPerturbation()
     base = base or SimulationParams()
-    tilt_r = p.tilt_max * np.sqrt(rng.random())
-    tilt_phi = rng.uniform(0.0, 2.0 * np.pi)
-    info = {
-        "k_lat": float(rng.uniform(*p.k_lat)),
-        "probe_charge": float(rng.uniform(*p.probe_charge)),
-        "rest_length": float(rng.uniform(*p.rest_length)),
-        "tilt": [float(tilt_r * np.cos(tilt_phi)), float(tilt_r * np.sin(tilt_phi))],
-        "z_offset": float(rng.uniform(*p.z_offset)),
-    }
-    params = base.replace(
-        k_lat=info["k_lat"],
-        probe_charge=info["probe_charge"],
-        rest_length=info["rest_length"],
-        tilt=tuple(info["tilt"]),
-        z_closest=base.z_closest + info["z_offset"],
-    )
+    info = _draw_tip(rng, perturbation or TipPerturbation())
+    params = _tip_params(base, info)
     stack = AFMSimulator(params)(mol.rotated(rotation))
     stack = stack[:, :, default_height_indices(stack.shape[2], 15, n_keep)]
     info["artefacts"] = asdict(artefacts or Artefacts())
@@ -216,7 +201,7 @@ _ARTEFACT_STRENGTHS = (
 
 
 def _draw_tip(rng: np.random.Generator, p: TipPerturbation) -> dict:
-    """Tip and height offset drawn from ``p`` (same draws, same order as pseudo_experiment)."""
+    """Tip and height offset drawn from ``p`` (units N/m, e, Å), in a fixed order of draws."""
     tilt_r = p.tilt_max * np.sqrt(rng.random())
     tilt_phi = rng.uniform(0.0, 2.0 * np.pi)
     return {
@@ -226,6 +211,17 @@ def _draw_tip(rng: np.random.Generator, p: TipPerturbation) -> dict:
         "tilt": [float(tilt_r * np.cos(tilt_phi)), float(tilt_r * np.sin(tilt_phi))],
         "z_offset": float(rng.uniform(*p.z_offset)),
     }
+
+
+def _tip_params(base: SimulationParams, tip: dict) -> SimulationParams:
+    """``base`` with a drawn tip (see :func:`_draw_tip`) and its height offset applied."""
+    return base.replace(
+        k_lat=tip["k_lat"],
+        probe_charge=tip["probe_charge"],
+        rest_length=tip["rest_length"],
+        tilt=tuple(tip["tilt"]),
+        z_closest=base.z_closest + tip["z_offset"],
+    )
 
 
 def draw_artefacts(
@@ -309,13 +305,7 @@ def ppafm_pseudo_experiment(
     base = base or SimulationParams()
     info = _draw_tip(rng, perturbation or PPAFM_TIP)
     drawn = draw_artefacts(rng, artefacts)
-    params = base.replace(
-        k_lat=info["k_lat"],
-        probe_charge=info["probe_charge"],
-        rest_length=info["rest_length"],
-        tilt=tuple(info["tilt"]),
-        z_closest=base.z_closest + info["z_offset"],
-    )
+    params = _tip_params(base, info)
     stack = ppafm_simulate(mol.rotated(rotation), params)
     stack = stack[:, :, default_height_indices(stack.shape[2], 15, n_keep)]
     info["artefacts"] = asdict(drawn)

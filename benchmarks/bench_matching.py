@@ -1,94 +1,102 @@
-"""Camphor matching: accuracy on the offline stand-in and the time to match one experiment.
+"""Camphor matching: accuracy and speed of every method on both offline pseudo-experiment sets.
 
-Prints, for the blind stand-in (``afmkit.datasets.camphor_standin``; truth read only here):
+Prints one table, in one run, with a row per method × evaluation set:
 
-* **pipeline** — DSH vdW Spheres of the pseudo-experiment vs the DSH library (what
-  ``afmkit.matching.match`` does, as the thesis): share of top-1 / top-3 orientations within
-  15° of the truth; **+height** — the same comparing the Height Map too.
-* **clean** — the same, but the "experiment" is a clean simulation of the true orientation with
-  the library's own tip (no perturbed tip, height offset or artefacts): how much the artefacts
-  and the unknown tip cost.
-* **exact** — exact descriptors of the true geometry against an exact-descriptor library: the
-  limit of the search itself (a perfect model).
+* **sets** — ``afmkit``: the shipped afmkit-made stand-in (10 pseudo-experiments); ``ppafm``:
+  the ppafm-made one (12; another simulator, wider tips, jittered artefacts). Truth is read only
+  here, for scoring.
+* **methods** — ``descriptors`` (the thesis: DSH vdW Spheres), ``df`` (Δf slices with height
+  and tip search and local orientation refinement), ``hybrid`` (candidates from both, re-ranked
+  on Δf; the default).
+* **columns** — top-1 and top-3 within 15° of the truth, median top-1 error (degrees), mean
+  calibrated confidence of right and of wrong top-1 answers, ambiguous flags, and the median
+  time per match once the library exists.
 
-and the time to build the library (first run; cached after) and to match one experiment.
-Run: ``.venv/bin/python benchmarks/bench_matching.py [--n-orientations 500] [--quick]``.
+The library build time is printed first (``--rebuild`` builds it afresh in a temporary folder
+to time it; otherwise the cached one is loaded). ``--calibrate`` fits the confidence
+temperature of each method on both sets (paste into ``matching.TEMPERATURES``).
+
+Run: ``.venv/bin/python benchmarks/bench_matching.py [--n-orientations 500] [--rebuild]
+[--calibrate] [--methods hybrid,df,descriptors] [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
 
 import numpy as np
 
-from afmkit import matching
-from afmkit.datasets import camphor_standin, camphor_standin_truth
-from afmkit.models import load_pretrained
-from afmkit.molecules import camphor
-from afmkit.simulator import AFMSimulator
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-
-def _report(name: str, results: list, truth: np.ndarray, sym: np.ndarray) -> None:
-    acc = matching.accuracy(results, truth, sym)
-    errors = " ".join(f"{e:5.1f}" for e in acc["errors_top1"])
-    print(f"{name:9s} top-1 {acc['top1']:.0%}  top-3 {acc['top3']:.0%}  (n={acc['n']})"
-          f"   top-1 errors (deg): {errors}")
+from afmkit import matching  # noqa: E402
+from afmkit.datasets import STANDIN_KINDS, camphor_standin, camphor_standin_truth  # noqa: E402
+from afmkit.models import load_pretrained  # noqa: E402
+from afmkit.molecules import camphor  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-orientations", type=int, default=500)
-    parser.add_argument("--quick", action="store_true", help="60 directions, 3 experiments")
+    parser.add_argument("--methods", default=",".join(matching.METHODS))
+    parser.add_argument("--rebuild", action="store_true", help="time a fresh library build")
+    parser.add_argument("--calibrate", action="store_true", help="fit confidence temperatures")
+    parser.add_argument("--quick", action="store_true", help="60 directions, 2 experiments a set")
     args = parser.parse_args()
     n_dir = 60 if args.quick else args.n_orientations
+    methods = args.methods.split(",")
 
-    model = load_pretrained("dsh-light")
+    model = load_pretrained(matching.DEFAULT_MODEL)
     mol = camphor()
     sym = matching.symmetry_rotations(mol)
-    exps = camphor_standin()
-    truth = camphor_standin_truth().rotations
-    if args.quick:
-        exps = dict(list(exps.items())[:3])
-        truth = truth[:3]
-
-    t0 = time.perf_counter()
-    lib = matching.build_library(mol, n_dir, model)
-    print(f"library: {n_dir} directions × {360 // 10} in-plane angles, "
-          f"built or loaded in {time.perf_counter() - t0:.1f} s (cached after the first build)")
-
-    pipeline, times = [], []
-    for stack in exps.values():
+    with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        pipeline.append(matching.match(stack, model, library=lib, top_k=5))
-        times.append(time.perf_counter() - t0)
-    with_height = [
-        matching.match(stack, model, library=lib, top_k=5, channels=("vdw_spheres", "height_map"))
-        for stack in exps.values()
-    ]
-    split = {k: statistics.median(r.timings[k] for r in pipeline) for k in pipeline[0].timings}
-    median = statistics.median(times)
-    print(f"match one experiment against {n_dir} simulations: median {median:.2f} s"
-          f" ({', '.join(f'{k} {v:.2f} s' for k, v in split.items())})")
-    print("descriptors compared: vdW Spheres (default, as the thesis); '+height' adds the "
-          "Height Map")
-    _report("pipeline", pipeline, truth, sym)
-    _report("+height", with_height, truth, sym)
+        lib = matching.build_library(mol, n_dir, model, directory=tmp if args.rebuild else None,
+                                     progress=False)
+        built = time.perf_counter() - t0
+    size_mb = (lib.stacks.nbytes / 2 + lib.descriptors.nbytes / 2) / 1e6  # float16 on disk
+    print(f"library: {n_dir} directions, {'built' if args.rebuild else 'built or loaded'} in "
+          f"{built:.0f} s, {size_mb:.0f} MB (float16 descriptors + Δf slices)")
 
-    sim = AFMSimulator(lib.params)
-    clean_stacks = np.stack([sim(mol.rotated(r)) for r in truth])
-    clean_desc = matching.predict_descriptors(model, clean_stacks)
-    clean = [matching.match_descriptor(d, lib, 5) for d in clean_desc]
-    _report("clean", clean, truth, sym)
+    header = (f"{'method':12s} {'set':7s} {'top-1':>6s} {'top-3':>6s} {'median°':>8s} "
+              f"{'conf right':>10s} {'conf wrong':>10s} {'ambig.':>6s} {'s/match':>8s}")
+    print(header)
+    print("-" * len(header))
+    calibration: dict[str, tuple[list, list]] = {}
+    for method in methods:
+        for kind in STANDIN_KINDS:
+            stacks = camphor_standin(kind=kind)
+            truth = camphor_standin_truth(kind=kind).rotations
+            if args.quick:
+                stacks, truth = dict(list(stacks.items())[:2]), truth[:2]
+            results, times = [], []
+            for stack in stacks.values():
+                t0 = time.perf_counter()
+                results.append(matching.match(stack, model, library=lib, method=method))
+                times.append(time.perf_counter() - t0)
+            acc = matching.accuracy(results, truth, sym)
+            right = acc["errors_top1"] <= matching.SAME_ORIENTATION_DEG
+            conf = np.array([r.confidence for r in results])
 
-    exact_lib = matching.build_library(mol, n_dir, source="exact", cache=False)
-    exact = [
-        matching.match_descriptor(matching.exact_descriptors(mol.rotated(r), lib.params),
-                                  exact_lib, 5)
-        for r in truth
-    ]
-    _report("exact", exact, truth, sym)
+            def mean(a: np.ndarray) -> str:
+                return f"{a.mean():.2f}" if len(a) else "–"
+
+            print(f"{method:12s} {kind:7s} {acc['top1']:6.0%} {acc['top3']:6.0%} "
+                  f"{np.median(acc['errors_top1']):8.1f} {mean(conf[right]):>10s} "
+                  f"{mean(conf[~right]):>10s} {sum(r.ambiguous for r in results):6d} "
+                  f"{statistics.median(times):8.1f}", flush=True)
+            rs, ts = calibration.setdefault(method, ([], []))
+            rs.extend(results)
+            ts.extend(truth)
+    print("top-k: share of pseudo-experiments whose best (best of 3) orientation is within 15° "
+          "of the truth; conf: mean calibrated confidence of right / wrong top-1 answers")
+    if args.calibrate:
+        for method, (results, truth) in calibration.items():
+            t = matching.calibrate_temperature(results, np.stack(truth), sym)
+            print(f"calibrated temperature {method}: {t:.4f}")
 
 
 if __name__ == "__main__":

@@ -77,9 +77,13 @@ def matching_panel(
             geometry, extent, title=f"rank {rank + 1}", legend=False, size_in=2.6
         )
         text = (
-            f"NCC score <b>{result.scores[rank]:.3f}</b>; direction #{result.library_index[rank]}"
-            f", turned {result.inplane_deg[rank]:.0f}° about the tip axis"
+            f"{result.method} score <b>{result.scores[rank]:.3f}</b>; direction "
+            f"#{result.library_index[rank]}, turned {result.inplane_deg[rank]:.0f}° about the tip "
+            "axis"
         )
+        if result.probabilities is not None:
+            text += (f"; probability {result.probabilities[rank]:.0%} "
+                     f"(best match: {result.verdict()})")
         if truth is not None and v["experiment"] in truth:
             error = float(orientation_error(result.rotations[rank], truth[v["experiment"]]))
             text += f"; <b>{error:.1f}°</b> from the true orientation"
