@@ -209,12 +209,13 @@ def test_experiment_heights_and_compared_slices():
 
 def test_slice_correlator_finds_a_known_shift_at_every_offset():
     rng = np.random.default_rng(0)
-    lib = rng.normal(size=(2, 4, 32, 32))
+    lib = np.zeros((2, 4, 32, 32))
+    lib[..., 8:24, 8:24] = rng.normal(size=(2, 4, 16, 16))  # nothing wraps round when shifted
     exp = np.roll(lib[1, [1, 2]], (3, -2), axis=(1, 2))  # exp(p) = lib(p - d), d = (3, -2)
     corr = df_matching.SliceCorrelator(lib, max_px=5, remove_plane=False)
     refs = df_matching.prepare_images(exp, remove_plane=False)
     scores, shifts = corr.scores(refs, np.array([[0, 1], [1, 2], [2, 3]]))
-    assert scores.shape == (2, 3) and scores[1, 1] == pytest.approx(1.0, abs=1e-4)
+    assert scores.shape == (2, 3) and scores[1, 1] == pytest.approx(1.0, abs=1e-3)  # float32 FFT
     assert np.unravel_index(scores.argmax(), scores.shape) == (1, 1)
     assert shifts[1, 1].tolist() == [-3, 2]  # library(p + d') ≈ exp(p): d' = −d
     # the same through pair_scores, one reference for every row
