@@ -489,14 +489,19 @@ class MatchResult:
         return bool(self.probabilities[j] >= AMBIGUITY_RATIO * self.probabilities[0])
 
     def verdict(self) -> str:
-        """One line for people: confidence and whether the match is sure, ambiguous or a guess."""
+        """One line for people: the confidence in words — sure (≥ 95 %), likely (≥ 70 %),
+        uncertain (≥ 40 %), a guess, or ambiguous. Measured on the stand-ins (hybrid): of the top
+        answers whose runner-up > 15° away scored within 0.006 NCC, 9 of 10 were right, and a
+        confidence of 0.9 there is calibrated, not "sure"."""
         c = self.confidence
         if self.ambiguous:
             word = f"ambiguous (rank {self.runner_up + 1} is > 15° away and nearly as likely)"
-        elif c >= 0.7:
+        elif c >= 0.95:
             word = "sure"
-        elif c >= 0.4:
+        elif c >= 0.7:
             word = "likely"
+        elif c >= 0.4:
+            word = "uncertain"
         else:
             word = "a guess"
         return f"confidence {c:.0%}: {word}"

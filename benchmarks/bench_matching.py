@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="time a fresh library build")
     parser.add_argument("--calibrate", action="store_true", help="fit confidence temperatures")
     parser.add_argument("--quick", action="store_true", help="60 directions, 2 experiments a set")
+    parser.add_argument("--save", help="write every result's candidates and the truth to this .npz")
     args = parser.parse_args()
     n_dir = 60 if args.quick else args.n_orientations
     methods = args.methods.split(",")
@@ -93,6 +94,15 @@ def main() -> None:
             ts.extend(truth)
     print("top-k: share of pseudo-experiments whose best (best of 3) orientation is within 15° "
           "of the truth; conf: mean calibrated confidence of right / wrong top-1 answers")
+    if args.save:
+        arrays = {}
+        for method, (results, truth) in calibration.items():
+            for i, (r, t) in enumerate(zip(results, truth, strict=True)):
+                arrays[f"{method}/{i}/rotations"] = r.candidate_rotations
+                arrays[f"{method}/{i}/scores"] = r.candidate_scores
+                arrays[f"{method}/{i}/truth"] = t
+        np.savez_compressed(args.save, **arrays)
+        print(f"candidates saved to {args.save}")
     if args.calibrate:
         for method, (results, truth) in calibration.items():
             t = matching.calibrate_temperature(results, np.stack(truth), sym)
