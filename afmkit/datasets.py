@@ -334,6 +334,17 @@ def _standin_files(kind: str) -> tuple[Path, Path, str]:
         ) from None
 
 
+def _standin_path(path: str | Path | None, kind: str, truth: bool) -> Path:
+    """``path``, or the shipped stand-in (``truth``: its truth file) of ``kind``; raises
+    :class:`DatasetUnavailableError` naming the script that makes a missing file."""
+    stacks, truths, script = _standin_files(kind)
+    path = Path(path) if path is not None else (truths if truth else stacks)
+    if not path.is_file():
+        what = "stand-in truth file" if truth else "stand-in file"
+        raise DatasetUnavailableError(f"{kind} {what} {path} is missing; run `python {script}`")
+    return path
+
+
 def camphor_standin(
     path: str | Path | None = None, *, kind: str = "afmkit"
 ) -> dict[int, np.ndarray]:
@@ -361,12 +372,7 @@ def camphor_standin(
     DatasetUnavailableError
         the file is missing; the message names the script that makes it.
     """
-    default, _, script = _standin_files(kind)
-    path = Path(path) if path is not None else default
-    if not path.is_file():
-        raise DatasetUnavailableError(
-            f"{kind} stand-in file {path} is missing; run `python {script}`"
-        )
+    path = _standin_path(path, kind, truth=False)
     with np.load(path, allow_pickle=False) as f:
         stacks = _dequantize(f["stacks_u8"], f["lo"], f["hi"])
         numbers = f["numbers"]
@@ -392,12 +398,7 @@ def camphor_standin_truth(path: str | Path | None = None, *, kind: str = "afmkit
     DatasetUnavailableError
         the file is missing; the message names the script that makes it.
     """
-    _, default, script = _standin_files(kind)
-    path = Path(path) if path is not None else default
-    if not path.is_file():
-        raise DatasetUnavailableError(
-            f"{kind} stand-in truth file {path} is missing; run `python {script}`"
-        )
+    path = _standin_path(path, kind, truth=True)
     with np.load(path, allow_pickle=False) as f:
         return StandinTruth(
             rotations=np.asarray(f["rotations"], dtype=np.float64),

@@ -725,12 +725,12 @@ def match(
         start = time.perf_counter()
         found.append(_descriptor_search(exp_desc, library, channels, **options))
         timings["descriptor search"] = time.perf_counter() - start
+    exp_slices = stack[:, :, compared].transpose(2, 0, 1) if compared is not None else None
     if method in ("df", "hybrid"):
         start = time.perf_counter()
-        pixel = float(sim_params.scan_size[0]) / (sim_params.pixels[0] - 1)
-        found.append(df_search(stack[:, :, compared].transpose(2, 0, 1), heights[compared],
-                               library.stacks, library.ladder, pixel,
-                               cache=library.cache.setdefault("df", {}), **options))
+        found.append(df_search(exp_slices, heights[compared], library.stacks, library.ladder,
+                               _pixel(sim_params), cache=library.cache.setdefault("df", {}),
+                               **options))
         timings["df search"] = time.perf_counter() - start
     if method == "descriptors":
         return _descriptor_result(found[0], library, exp_desc, channels, top_k, timings,
@@ -738,8 +738,7 @@ def match(
     start = time.perf_counter()
     cand = _pool_candidates(found, library, n_rescore)
     rotations = rotation_z(cand.inplane_deg) @ library.rotations[cand.library_index]
-    scorer = TipScorer(stack[:, :, compared].transpose(2, 0, 1), heights[compared],
-                       library.ladder, max_shift=max_shift)
+    scorer = TipScorer(exp_slices, heights[compared], library.ladder, max_shift=max_shift)
     fits = [scorer.fit(library.molecule.rotated(r), tips) for r in rotations]
     timings["tip search"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -749,12 +748,27 @@ def match(
     timings["orientation refinement"] = time.perf_counter() - start
     order = np.argsort([-f.score for f in fits])
     cand = cand.take(order)
-    rotations = rotations[order]
     fits = [fits[i] for i in order]
     cand.scores = np.array([f.score for f in fits])
     cand.tip = np.array([f.tip for f in fits], dtype=float)
     cand.height_offset = np.array([f.height_offset for f in fits])
     shifts = np.array([f.shift for f in fits], dtype=float)
+    return _make_result(cand, rotations[order], shifts, library, exp_desc, channels, timings,
+                        method, temperature, top_k, fitted=True)
+
+
+def _pixel(params: SimulationParams) -> float:
+    """Pixel size along x of ``params``'s scan window, Å."""
+    return float(params.scan_size[0]) / (params.pixels[0] - 1)
+
+
+def _make_result(
+    cand: Candidates, rotations: np.ndarray, shifts: np.ndarray, library: OrientationLibrary,
+    exp_desc: np.ndarray, channels: tuple[str, ...], timings: dict[str, float], method: str,
+    temperature: float | None, top_k: int, fitted: bool,
+) -> MatchResult:
+    """The :class:`MatchResult` of ranked candidates (best first) with their final
+    ``rotations`` (n, 3, 3) and ``shifts`` (n, 2) Å; ``fitted``: tips and heights were fitted."""
     t = TEMPERATURES[method] if temperature is None else float(temperature)
     probs = orientation_probabilities(rotations, cand.scores, t)
     k = min(top_k, len(cand))
@@ -770,8 +784,8 @@ def match(
         timings=timings,
         method=method,
         probabilities=probs[:k],
-        height_offsets=cand.height_offset[:k],
-        tips=cand.tip[:k],
+        height_offsets=cand.height_offset[:k] if fitted else None,
+        tips=cand.tip[:k] if fitted else None,
         candidate_rotations=rotations,
         candidate_scores=np.asarray(cand.scores, dtype=float),
         temperature=t,
@@ -845,42 +859,21 @@ def _descriptor_result(
     channels: tuple[str, ...], top_k: int, timings: dict[str, float],
     temperature: float | None,
 ) -> MatchResult:
-    params = library.params
-    pixel = float(params.scan_size[0]) / (params.pixels[0] - 1)
     rotations = rotation_z(cand.inplane_deg) @ library.rotations[cand.library_index]
     # shift d (in the de-rotated frame): library(p + d) ≈ rot(−θ) exp(p); back in the lab frame
     shifts = np.einsum("kij,kj->ki", rotation_z(cand.inplane_deg)[:, :2, :2],
-                       cand.shift_px) * pixel
-    t = TEMPERATURES["descriptors"] if temperature is None else float(temperature)
-    probs = orientation_probabilities(rotations, cand.scores, t)
-    k = min(top_k, len(cand))
-    return MatchResult(
-        rotations=rotations[:k],
-        scores=np.asarray(cand.scores[:k], dtype=float),
-        geometries=[library.molecule.rotated(r) for r in rotations[:k]],
-        library_index=cand.library_index[:k],
-        inplane_deg=cand.inplane_deg[:k],
-        shifts=shifts[:k],
-        experiment_descriptors=exp_desc,
-        channels=tuple(channels),
-        timings=timings,
-        method="descriptors",
-        probabilities=probs[:k],
-        candidate_rotations=rotations,
-        candidate_scores=np.asarray(cand.scores, dtype=float),
-        temperature=t,
-    )
+                       cand.shift_px) * _pixel(library.params)
+    return _make_result(cand, rotations, shifts, library, exp_desc, channels, timings,
+                        "descriptors", temperature, top_k, fitted=False)
 
 
 def _descriptor_search(
     exp_desc: np.ndarray, library: OrientationLibrary, channels: tuple[str, ...], **options
 ) -> Candidates:
     picked = _channel_index(channels)
-    params = library.params
-    pixel = float(params.scan_size[0]) / (params.pixels[0] - 1)
     return search_orientations(
         np.asarray(exp_desc, dtype=np.float32)[picked], library.descriptors[:, picked],
-        np.arange(len(picked))[None], pixel, remove_plane=False,
+        np.arange(len(picked))[None], _pixel(library.params), remove_plane=False,
         cache=library.cache.setdefault(("descriptors", *picked), {}), **options,
     )
 

@@ -12,11 +12,14 @@ simulator, and tips and artefact strengths scattered more widely (:func:`make_pp
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from afmkit.atomic import atomic_path
 from afmkit.augment import default_height_indices
 from afmkit.molecules import Molecule
 from afmkit.rotations import random_rotations
@@ -140,28 +143,58 @@ def pseudo_experiment(
     info = _draw_tip(rng, perturbation or TipPerturbation())
     params = _tip_params(base, info)
     stack = AFMSimulator(params)(mol.rotated(rotation))
-    stack = stack[:, :, default_height_indices(stack.shape[2], 15, n_keep)]
     info["artefacts"] = asdict(artefacts or Artefacts())
-    return add_experiment_artefacts(stack, rng, artefacts), info
+    return _keep_and_spoil(stack, rng, artefacts, n_keep), info
+
+
+def _keep_and_spoil(
+    stack: np.ndarray, rng: np.random.Generator, artefacts: Artefacts | None, n_keep: int
+) -> np.ndarray:
+    """Keep ``n_keep`` of the closest 15 slices like the inference pre-processing
+    (:func:`afmkit.augment.default_height_indices`), then add the artefacts."""
+    stack = stack[:, :, default_height_indices(stack.shape[2], 15, n_keep)]
+    return add_experiment_artefacts(stack, rng, artefacts)
 
 
 def make_standin(
-    mol: Molecule, n: int, seed: int
+    mol: Molecule, n: int, seed: int, experiment=None, **options
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """``n`` pseudo-experiments of ``mol`` in uniformly random orientations, seeded.
 
+    Experiment ``i`` uses the ``i``-th stream of ``np.random.SeedSequence(seed).spawn(n)``, so it
+    does not depend on ``n``: its rotation, then the draws of ``experiment`` (default
+    :func:`pseudo_experiment`; :func:`ppafm_pseudo_experiment` for the ppafm set), which gets
+    ``options``.
+
     Returns ``(stacks (n, nx, ny, 10) float32 Hz, rotations (n, 3, 3), infos)``.
     """
+    experiment = experiment or pseudo_experiment
     stacks, rotations, infos = [], [], []
-    # one independent stream per pseudo-experiment: experiment i does not depend on n
     for child in np.random.SeedSequence(seed).spawn(n):
         rng = np.random.default_rng(child)
         rotation = random_rotations(1, rng)[0]
-        stack, info = pseudo_experiment(mol, rotation, rng)
+        stack, info = experiment(mol, rotation, rng, **options)
         stacks.append(stack)
         rotations.append(rotation)
         infos.append(info)
     return np.stack(stacks), np.stack(rotations), infos
+
+
+def save_standin(
+    stacks: np.ndarray, rotations: np.ndarray, infos: list[dict], seed: int,
+    path: Path, truth_path: Path,
+) -> None:
+    """Write a stand-in set the way :func:`afmkit.datasets.camphor_standin` reads it: the stacks
+    8-bit per slice (:func:`quantize`) in ``path``, the truth (rotations, drawn parameters as
+    JSON, seed) in ``truth_path``; both atomically, numbered 1, 2, …"""
+    q, lo, hi = quantize(stacks)
+    numbers = np.arange(1, len(stacks) + 1)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, stacks_u8=q, lo=lo, hi=hi, numbers=numbers)
+    with atomic_path(truth_path) as tmp:
+        np.savez_compressed(
+            tmp, rotations=rotations, params_json=json.dumps(infos), seed=seed, numbers=numbers
+        )
 
 
 def quantize(stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -307,10 +340,9 @@ def ppafm_pseudo_experiment(
     drawn = draw_artefacts(rng, artefacts)
     params = _tip_params(base, info)
     stack = ppafm_simulate(mol.rotated(rotation), params)
-    stack = stack[:, :, default_height_indices(stack.shape[2], 15, n_keep)]
     info["artefacts"] = asdict(drawn)
     info["simulator"] = simulator
-    return add_experiment_artefacts(stack, rng, drawn), info
+    return _keep_and_spoil(stack, rng, drawn, n_keep), info
 
 
 def make_ppafm_standin(
@@ -333,12 +365,4 @@ def make_ppafm_standin(
     ``(stacks, rotations, infos)``: (n, nx, ny, 10) float32 Δf in Hz, (n, 3, 3) rotations, and
     the drawn parameters of each (see :func:`ppafm_pseudo_experiment`).
     """
-    stacks, rotations, infos = [], [], []
-    for child in np.random.SeedSequence(seed).spawn(n):
-        rng = np.random.default_rng(child)
-        rotation = random_rotations(1, rng)[0]
-        stack, info = ppafm_pseudo_experiment(mol, rotation, rng, base=base)
-        stacks.append(stack)
-        rotations.append(rotation)
-        infos.append(info)
-    return np.stack(stacks), np.stack(rotations), infos
+    return make_standin(mol, n, seed, ppafm_pseudo_experiment, base=base)

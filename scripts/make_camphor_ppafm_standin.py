@@ -15,14 +15,10 @@ Needs ppafm with an OpenCL device (``pip install 'ppafm[opencl]'``).
 from __future__ import annotations
 
 import argparse
-import json
 
-import numpy as np
-
-from afmkit.atomic import atomic_path
 from afmkit.datasets import PPAFM_STANDIN_PATH, PPAFM_STANDIN_TRUTH_PATH
 from afmkit.molecules import camphor
-from afmkit.pseudo_experiments import make_ppafm_standin, quantize
+from afmkit.pseudo_experiments import make_ppafm_standin, save_standin
 
 DEFAULT_SEED = 2026
 DEFAULT_N = 12
@@ -34,15 +30,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
     stacks, rotations, infos = make_ppafm_standin(camphor(), args.n, args.seed)
-    q, lo, hi = quantize(stacks)
-    numbers = np.arange(1, args.n + 1)
-    with atomic_path(PPAFM_STANDIN_PATH) as tmp:
-        np.savez_compressed(tmp, stacks_u8=q, lo=lo, hi=hi, numbers=numbers)
-    with atomic_path(PPAFM_STANDIN_TRUTH_PATH) as tmp:
-        np.savez_compressed(
-            tmp, rotations=rotations, params_json=json.dumps(infos), seed=args.seed,
-            numbers=numbers,
-        )
+    save_standin(stacks, rotations, infos, args.seed, PPAFM_STANDIN_PATH, PPAFM_STANDIN_TRUTH_PATH)
     size_mb = PPAFM_STANDIN_PATH.stat().st_size / 1e6
     print(f"wrote {args.n} ppafm pseudo-experiments to {PPAFM_STANDIN_PATH} ({size_mb:.2f} MB)")
     print(f"truth in {PPAFM_STANDIN_TRUTH_PATH}")

@@ -11,14 +11,10 @@ tip parameters, for scoring only). See :mod:`afmkit.pseudo_experiments` for what
 from __future__ import annotations
 
 import argparse
-import json
 
-import numpy as np
-
-from afmkit.atomic import atomic_path
 from afmkit.datasets import STANDIN_PATH, STANDIN_TRUTH_PATH
 from afmkit.molecules import camphor
-from afmkit.pseudo_experiments import make_standin, quantize
+from afmkit.pseudo_experiments import make_standin, save_standin
 
 DEFAULT_SEED = 2020
 DEFAULT_N = 10
@@ -30,15 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
     stacks, rotations, infos = make_standin(camphor(), args.n, args.seed)
-    q, lo, hi = quantize(stacks)
-    numbers = np.arange(1, args.n + 1)
-    with atomic_path(STANDIN_PATH) as tmp:
-        np.savez_compressed(tmp, stacks_u8=q, lo=lo, hi=hi, numbers=numbers)
-    with atomic_path(STANDIN_TRUTH_PATH) as tmp:
-        np.savez_compressed(
-            tmp, rotations=rotations, params_json=json.dumps(infos), seed=args.seed,
-            numbers=numbers,
-        )
+    save_standin(stacks, rotations, infos, args.seed, STANDIN_PATH, STANDIN_TRUTH_PATH)
     size_mb = STANDIN_PATH.stat().st_size / 1e6
     print(f"wrote {args.n} pseudo-experiments to {STANDIN_PATH} ({size_mb:.2f} MB)")
     print(f"truth in {STANDIN_TRUTH_PATH}")
