@@ -418,21 +418,19 @@ def _read_molecule(spec: str) -> Any:
 
 
 def _check_match_inputs(
-    stacks: dict[str, np.ndarray], params: Any, n_keep: int, heights: np.ndarray | None
+    stacks: dict[str, np.ndarray], params: Any, n_keep: int, heights: np.ndarray | None,
+    method: str | None,
 ) -> None:
-    """Reject stacks that :func:`afmkit.matching.match` would reject, before the library build."""
+    """Reject stacks that :func:`afmkit.matching.match` would reject, before the library build
+    (:func:`afmkit.matching.check_experiment`)."""
+    from afmkit import matching
+
     for name, stack in stacks.items():
-        if stack.shape[:2] != tuple(params.pixels):
-            raise _BadInput(
-                f"{name}: {stack.shape[0]} × {stack.shape[1]} pixels (shape {stack.shape}); "
-                f"matching needs {params.pixels[0]} × {params.pixels[1]} (nx, ny, n_slices)"
-            )
-        if stack.shape[2] < n_keep:
-            raise _BadInput(f"{name}: {stack.shape[2]} slices; the model needs at least {n_keep}")
-        if heights is not None and len(heights) != stack.shape[2]:
-            raise _BadInput(
-                f"--slice-heights gives {len(heights)} heights; {name} has {stack.shape[2]} slices"
-            )
+        try:
+            matching.check_experiment(stack, params, n_keep, heights,
+                                      method or matching.DEFAULT_METHOD)
+        except ValueError as exc:
+            raise _BadInput(f"{name}: {exc}") from None
 
 
 def run_match(
@@ -456,7 +454,7 @@ def run_match(
     # bad input fails before TensorFlow is imported
     params = SimulationParams()
     stacks, several = _read_experiments(Path(input_path))
-    _check_match_inputs(stacks, params, 1, slice_heights)
+    _check_match_inputs(stacks, params, 1, slice_heights, method)
     mol = _read_molecule(molecule)
 
     from afmkit import matching
@@ -464,7 +462,7 @@ def run_match(
 
     method = method or matching.DEFAULT_METHOD
     model = load_pretrained(matching.DEFAULT_MODEL)
-    _check_match_inputs(stacks, params, int(model.inputs[0].shape[-1]), slice_heights)
+    _check_match_inputs(stacks, params, int(model.inputs[0].shape[-1]), slice_heights, method)
 
     folder = matching.library_directory(library_dir)
     _log(

@@ -23,7 +23,7 @@ rebuilt.
 Public names: :func:`match`, :func:`match_descriptor`, :func:`build_library`,
 :class:`OrientationLibrary`, :class:`MatchResult`, :func:`accuracy`, :func:`orientation_error`,
 :func:`symmetry_rotations`, :func:`orientation_probabilities`, :func:`calibrate_temperature`,
-:func:`set_confidence`, :func:`plot_matches`, :data:`METHODS`.
+:func:`set_confidence`, :func:`check_experiment`, :func:`plot_matches`, :data:`METHODS`.
 """
 
 from __future__ import annotations
@@ -596,8 +596,22 @@ def set_confidence(result: MatchResult, temperature: float) -> MatchResult:
     return result
 
 
-def _check_experiment(stack: Any, params: SimulationParams, n_keep: int) -> np.ndarray:
-    a = check_stack(stack, "experimental stack")
+def check_experiment(
+    exp_stack: Any,
+    params: SimulationParams,
+    n_keep: int,
+    slice_heights: Any = None,
+    method: str = DEFAULT_METHOD,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate an experimental stack for :func:`match` (callers may check before a long library
+    build). Returns ``(stack float32 (nx, ny, n_slices) Hz, slice heights (n_slices,) Å above
+    the closest slice, compared slice indices or None for the descriptor method)``.
+
+    Raises ValueError for a wrong rank or pixel count, fewer than ``n_keep`` slices, NaN/Inf, a
+    constant stack, a ``slice_heights`` of the wrong length, or (Δf methods) no slice near a
+    compared height (the message names the minimum slice count).
+    """
+    a = check_stack(exp_stack, "experimental stack")
     if a.shape[:2] != tuple(params.pixels):
         raise ValueError(
             f"experimental stack has {a.shape[0]} × {a.shape[1]} pixels; the library and the model "
@@ -609,7 +623,16 @@ def _check_experiment(stack: Any, params: SimulationParams, n_keep: int) -> np.n
         )
     if float(a.std()) == 0.0:
         raise ValueError("experimental stack is constant; nothing to match")
-    return a
+    heights = (
+        experiment_slice_heights(a.shape[2], params.dz)
+        if slice_heights is None else np.asarray(slice_heights, dtype=float)
+    )
+    if heights.shape != (a.shape[2],):
+        raise ValueError(
+            f"slice_heights needs one height per slice ({a.shape[2]}), got {heights.shape}"
+        )
+    compared = compared_slices(heights) if method != "descriptors" else None
+    return a, heights, compared
 
 
 def match(
@@ -696,16 +719,9 @@ def match(
     net = _resolve_model(model)
     n_keep = int(net.inputs[0].shape[-1])
     sim_params = library.params if library is not None else params or SimulationParams()
-    stack = _check_experiment(exp_stack, sim_params, n_keep)  # before any long library build
-    heights = (
-        experiment_slice_heights(stack.shape[2], sim_params.dz)
-        if slice_heights is None else np.asarray(slice_heights, dtype=float)
-    )
-    if heights.shape != (stack.shape[2],):
-        raise ValueError(
-            f"slice_heights needs one height per slice ({stack.shape[2]}), got {heights.shape}"
-        )
-    compared = compared_slices(heights) if method != "descriptors" else None
+    # before any long library build
+    stack, heights, compared = check_experiment(exp_stack, sim_params, n_keep, slice_heights,
+                                                method)
     if library is None:
         mol = molecule if molecule is not None else camphor()
         _check_fits_window(mol, sim_params)
