@@ -15,7 +15,7 @@ LAB_ARGS    ?=
 DEMO_ARGS   ?=
 PYTEST_ARGS ?=
 PIP_ARGS    ?=
-# Debian's Chromium (package `chromium`) drives tests/test_browser.py through Playwright; no
+# Debian's Chromium (package `chromium`) drives tests/notebooks/test_browser.py through Playwright; no
 # Playwright browser download. REQUIRE_BROWSER=1 makes that test fail instead of skipping.
 CHROMIUM        ?= /usr/bin/chromium
 REQUIRE_BROWSER ?= 1
@@ -68,7 +68,7 @@ test: $(STAMP) browser-deps
 	$(TEST_ENV) $(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 test-browser: $(STAMP) browser-deps
-	$(TEST_ENV) $(VENV_PY) -m pytest tests/test_browser.py $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV_PY) -m pytest tests/notebooks/test_browser.py $(PYTEST_ARGS)
 
 # Installs Debian's chromium when $(CHROMIUM) is missing (as root, else with `sudo -n`); tries
 # without `apt-get update` first. A failed install only warns: the browser test then fails

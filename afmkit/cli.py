@@ -19,7 +19,6 @@ import argparse
 import dataclasses
 import datetime as _dt
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,22 +28,30 @@ from typing import Any
 import numpy as np
 
 import afmkit
+from afmkit.course import quick_mode
+
+__all__ = [
+    "DEMO_QM9_INDEX",
+    "MATCH_NOTE",
+    "QUICK_PIXELS",
+    "QUICK_SLICES",
+    "build_parser",
+    "main",
+    "run_demo",
+    "run_match",
+    "simulate_file",
+]
 
 #: QM9 molecule shown by ``afmkit demo`` next to camphor, as a 0-based position for
-#: :func:`afmkit.molecules.qm9`: phenol (QM9 index 949, ``qm9-000949``, SMILES ``OC1=CC=CC=C1``),
-#: a flat aromatic ring whose closest slices show the hexagon's bonds and the OH group.
+#: :func:`afmkit.structures.qm9.qm9`: phenol (QM9 index 949, ``qm9-000949``, SMILES
+#: ``OC1=CC=CC=C1``), a flat aromatic ring whose closest slices show the hexagon's bonds and the
+#: OH group.
 DEMO_QM9_INDEX = 923
 
-#: Scan size used by ``afmkit demo --quick`` (and ``AFMKIT_QUICK=1``): pixels and slices.
+#: Image size of ``afmkit demo --quick`` (and ``AFMKIT_QUICK=1``), pixels.
 QUICK_PIXELS = (48, 48)
+#: Number of Δf slices of ``afmkit demo --quick``.
 QUICK_SLICES = 10
-
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def _env_quick() -> bool:
-    """Whether ``AFMKIT_QUICK`` asks for quick mode."""
-    return os.environ.get("AFMKIT_QUICK", "").strip().lower() in _TRUE
 
 
 def _log(msg: str) -> None:
@@ -75,8 +82,8 @@ def _describe_params(params: Any) -> str:
 # --------------------------------------------------------------------------------------------
 def _demo_molecules() -> list[tuple[str, str, Callable[[], Any]]]:
     """(file stem, common name, loader) for each demo molecule."""
-    from afmkit.molecules import camphor, qm9
-    from afmkit.rotations import lay_flat
+    from afmkit.structures.molecules import camphor, lay_flat
+    from afmkit.structures.qm9 import qm9
 
     return [
         ("camphor", "1S-camphor", camphor),
@@ -94,17 +101,23 @@ def run_demo(
     :class:`afmkit.SimulationParams` (16 × 16 Å, 128 × 128 px, 20 slices 0.1 Å apart, CO tip), or
     with :data:`QUICK_PIXELS` and :data:`QUICK_SLICES` in quick mode.
 
-    Args:
-        out: output directory (created if needed).
-        quick: smaller images and fewer slices, for tests and a first look.
-        backend: simulator backend, ``"auto"``, ``"opencl"`` or ``"numpy"``.
+    Parameters
+    ----------
+    out : str or Path
+        Output directory (created if needed).
+    quick : bool
+        Smaller images and fewer slices, for tests and a first look.
+    backend : {"auto", "opencl", "numpy"}
+        Simulator backend.
 
-    Returns:
-        One record per molecule: name, atom count, stack shape, Δf min/max (Hz), wall time (s),
-        figure path.
+    Returns
+    -------
+    list of dict
+        One record per molecule: name, atom count, stack shape, Δf min/max (Hz), wall time
+        (s), figure path.
     """
     from afmkit import AFMSimulator, SimulationParams
-    from afmkit.plotting import plot_simulation
+    from afmkit.plotting.figures import plot_simulation
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -137,7 +150,7 @@ def run_demo(
         fig.savefig(png, dpi=80 if quick else 110)
         _log(f"{tag} wrote {png}")
         if stem == "camphor":  # the learning targets next to the AFM data
-            from afmkit.descriptor_plots import plot_descriptors
+            from afmkit.plotting.descriptors import plot_descriptors
 
             fig = plot_descriptors(mol, stack, params, center_xy=center)
             desc_png = out / f"{stem}_descriptors.png"
@@ -192,7 +205,7 @@ def _summary_text(records: list[dict[str, Any]], params: Any, sim: Any, quick: b
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    run_demo(args.out, quick=args.quick or _env_quick(), backend=args.backend)
+    run_demo(args.out, quick=args.quick or quick_mode(), backend=args.backend)
     return 0
 
 
@@ -212,15 +225,30 @@ def simulate_file(
     ``slice_heights`` (Å), ``extent`` (Å, first/last pixel centres), ``center_xy`` (Å),
     ``numbers``, ``positions`` (Å), ``charges`` (e), ``backend`` and ``params`` (JSON).
 
-    Args:
-        xyz: input geometry (.xyz, positions in Å).
-        out: output ``.npz`` path; default ``<input stem>.npz`` in the current directory.
-        png: optional figure path (top view + Δf slices).
-        probe: ``"CO"`` or ``"Xe"``.
-        backend: ``"auto"``, ``"opencl"`` or ``"numpy"``.
+    Parameters
+    ----------
+    xyz : str or Path
+        Input geometry (.xyz, positions in Å).
+    out : str or Path, optional
+        Output ``.npz`` path; default ``<input stem>.npz`` in the current directory.
+    png : str or Path, optional
+        Figure path (top view + Δf slices).
+    probe : {"CO", "Xe"}
+        The tip.
+    backend : {"auto", "opencl", "numpy"}
+        Simulator backend.
 
-    Returns:
-        The path of the written ``.npz``.
+    Returns
+    -------
+    Path
+        The written ``.npz``.
+
+    Raises
+    ------
+    XYZFormatError
+        For a malformed .xyz file (a ``ValueError``).
+    FileNotFoundError
+        If ``xyz`` does not exist.
     """
     from afmkit import AFMSimulator, SimulationParams, read_xyz
 
@@ -260,7 +288,7 @@ def simulate_file(
         f"{seconds:.2f} s → {out_path}"
     )
     if png is not None:
-        from afmkit.plotting import plot_simulation
+        from afmkit.plotting.figures import plot_simulation
 
         png_path = Path(png)
         if png_path.parent != Path(""):
@@ -280,8 +308,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from afmkit.data import AFMDataset, molecule_set, write_shards
-    from afmkit.simulator import SimulationParams
+    from afmkit.learn.data import AFMDataset, write_shards
+    from afmkit.physics.simulator import SimulationParams
+    from afmkit.structures.molecule_sets import molecule_set
 
     size: int | str | None = args.size
     if isinstance(size, str) and size != "all":
@@ -302,10 +331,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from afmkit.train import TrainConfig, quick_config, train
+    from afmkit.learn.train import TrainConfig, quick_config, train
+    from afmkit.plotting.training import plot_loss_curve
 
     out = args.out or f"runs/{args.mode}"
-    if args.quick or (_env_quick() and not args.full):
+    if args.quick or (quick_mode() and not args.full):
         config = quick_config(args.mode, out)
     else:
         shards = args.shards
@@ -317,7 +347,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             val_shards=f"{shards}-val" if shards else None,
             test_shards=f"{shards}-test" if shards else None,
         )  # fmt: skip
-    report = train(config)
+    report = train(config, plot_loss=plot_loss_curve)
     _log(f"test metrics: {json.dumps(report['losses'])} (all in {Path(out) / 'metrics.json'})")
     return 0
 
@@ -363,16 +393,17 @@ def _read_experiments(path: Path) -> tuple[dict[str, np.ndarray], bool]:
     """The Δf stacks in ``path`` by name, and whether ``path`` held several (a directory).
 
     A single ``.npy`` with shape (1, ny, nx, n_slices) is the published camphor format (image
-    axes transposed, as :func:`afmkit.datasets.load_camphor_experiments` reads it); a 3-D one is
-    taken in afmkit's order (nx, ny, n_slices) as is. A directory or ``.tar.gz`` goes through
-    :func:`~afmkit.datasets.load_camphor_experiments` (``<n>.npy`` files, published format).
+    axes transposed, as :func:`afmkit.experiments.published.load_camphor_experiments` reads it);
+    a 3-D one is taken in afmkit's order (nx, ny, n_slices) as is. A directory or ``.tar.gz``
+    goes through :func:`~afmkit.experiments.published.load_camphor_experiments` (``<n>.npy``
+    files, published format).
     """
-    from afmkit.datasets import DatasetUnavailableError, _from_published, check_stack
+    from afmkit.experiments.published import DatasetUnavailableError, _from_published, check_stack
 
     if not path.exists():
         raise _BadInput(f"no such file or directory: {path}")
     if path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar")):
-        from afmkit.datasets import load_camphor_experiments
+        from afmkit.experiments.published import load_camphor_experiments
 
         try:
             loaded = load_camphor_experiments(path)
@@ -403,8 +434,8 @@ def _read_experiments(path: Path) -> tuple[dict[str, np.ndarray], bool]:
 
 
 def _read_molecule(spec: str) -> Any:
-    """``camphor`` → :func:`afmkit.molecules.camphor`; anything else is an .xyz path."""
-    from afmkit.molecules import camphor, read_xyz
+    """``camphor`` → :func:`afmkit.structures.molecules.camphor`; anything else is an .xyz path."""
+    from afmkit.structures.molecules import camphor, read_xyz
 
     if spec.lower() == "camphor":
         return camphor()
@@ -421,9 +452,11 @@ def _check_match_inputs(
     stacks: dict[str, np.ndarray], params: Any, n_keep: int, heights: np.ndarray | None,
     method: str | None,
 ) -> None:
-    """Reject stacks that :func:`afmkit.matching.match` would reject, before the library build
-    (:func:`afmkit.matching.check_experiment`)."""
-    from afmkit import matching
+    """Reject stacks that :func:`afmkit.experiments.matching.match` would reject.
+
+    Runs :func:`afmkit.experiments.matching.check_experiment` before the library build.
+    """
+    from afmkit.experiments import matching
 
     for name, stack in stacks.items():
         try:
@@ -447,9 +480,39 @@ def run_match(
 ) -> dict[str, Any]:
     """Match the stack(s) in ``input_path`` to orientations of ``molecule``; write JSON (+ PNG).
 
-    Returns the JSON document. Raises :class:`_BadInput` for input that cannot be matched.
+    Parameters
+    ----------
+    input_path : str or Path
+        One ``.npy`` Δf stack (Hz; (nx, ny, n_slices) or the published (1, ny, nx, n_slices)),
+        or a directory / ``.tar.gz`` of published-format ``<n>.npy`` files.
+    out : str or Path
+        The JSON result file (written atomically).
+    png : str or Path, optional
+        Also write a figure of the matches.
+    molecule : str
+        ``"camphor"`` or the path of an .xyz file (Å).
+    method : {"hybrid", "descriptors", "df"}, optional
+        Matching method (default :data:`afmkit.experiments.matching.DEFAULT_METHOD`).
+    top_k : int
+        Orientations reported per experiment.
+    n_orientations : int
+        Viewing directions in the library.
+    library_dir : str or Path, optional
+        Library cache directory.
+    slice_heights : numpy.ndarray, optional
+        (n_slices,) heights of the slices above the closest one, Å.
+
+    Returns
+    -------
+    dict
+        The JSON document.
+
+    Raises
+    ------
+    _BadInput
+        For input that cannot be matched (the command exits with status 2).
     """
-    from afmkit.simulator import SimulationParams
+    from afmkit.physics.simulator import SimulationParams
 
     # bad input fails before TensorFlow is imported
     params = SimulationParams()
@@ -457,8 +520,9 @@ def run_match(
     _check_match_inputs(stacks, params, 1, slice_heights, method)
     mol = _read_molecule(molecule)
 
-    from afmkit import matching
-    from afmkit.models import load_pretrained
+    from afmkit.experiments import matching
+    from afmkit.learn.models import load_pretrained
+    from afmkit.plotting.matching import plot_matches
 
     method = method or matching.DEFAULT_METHOD
     model = load_pretrained(matching.DEFAULT_MODEL)
@@ -504,13 +568,13 @@ def run_match(
     else:
         ((name, result),) = results.items()
         doc = {"experiment": name, **doc, **result.to_dict()}
-    from afmkit.atomic import atomic_path
+    from afmkit.fileio import atomic_path
 
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(doc, indent=2, allow_nan=True) + "\n", encoding="utf-8")
     _log(f"results → {out}")
     if png is not None:
-        fig = matching.plot_matches(stacks, results, library, simulate=True)
+        fig = plot_matches(stacks, results, library, simulate=True)
         with atomic_path(png) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
         _log(f"figure → {png}")
@@ -532,7 +596,13 @@ def _cmd_match(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The ``afmkit`` argument parser."""
+    """The ``afmkit`` argument parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With the subcommands ``demo``, ``simulate``, ``generate``, ``train`` and ``match``.
+    """
     parser = argparse.ArgumentParser(
         prog="afmkit",
         description="Machine learning on AFM images: Probe Particle Model simulations and more.",
@@ -577,7 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = sub.add_parser(
         "generate",
-        help="write simulated training batches to dataset shards (resumable)",
+        help="write simulated training batches to training shards (resumable)",
         description="Simulate training batches (raw 20-slice stacks and targets) and write one "
         "shard per batch. Re-running the same command resumes an interrupted run.",
     )
@@ -622,18 +692,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--full", action="store_true", help="ignore AFMKIT_QUICK")
     train.set_defaults(func=_cmd_train)
 
-    methods = ("hybrid", "descriptors", "df")  # afmkit.matching.METHODS, without importing it
+    methods = ("hybrid", "descriptors", "df")  # matching.METHODS, without importing matching
     match = sub.add_parser(
         "match",
         help="find the orientation of a molecule in experimental Δf stacks (JSON, PNG)",
         description="Rank orientations of a molecule (default 1S-camphor) by how well their "
-        "simulations explain an experimental Δf stack (afmkit.matching.match). INPUT is one .npy "
-        "file — shape (nx, ny, n_slices) in afmkit's axis order, or (1, ny, nx, n_slices) as in "
-        "the published camphor data (image axes transposed on load) — or a directory / .tar.gz "
-        "of published-format <n>.npy files. Δf in Hz, 128 × 128 px, slice 0 farthest. The "
-        "orientation library is simulated once per molecule and size (≈ 0.45 s per direction, "
-        "≈ 4 min for 500) and cached. Real experiments have no ground truth: the confidence is "
-        "calibrated on simulated pseudo-experiments. Exit status 2 on bad input.",
+        "simulations explain an experimental Δf stack (afmkit.experiments.matching.match). "
+        "INPUT is one .npy file — shape (nx, ny, n_slices) in afmkit's axis order, or "
+        "(1, ny, nx, n_slices) as in the published camphor data (image axes transposed on "
+        "load) — or a directory / .tar.gz of published-format <n>.npy files. Δf in Hz, "
+        "128 × 128 px, slice 0 farthest. The orientation library is simulated once per "
+        "molecule and size (≈ 0.45 s per direction, ≈ 4 min for 500) and cached. Real "
+        "experiments have no ground truth: the confidence is calibrated on simulated "
+        "pseudo-experiments. Exit status 2 on bad input.",
     )
     match.add_argument("input", metavar="EXP.npy|DIR", help="Δf stack file, or a directory")
     match.add_argument(
@@ -643,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument(
         "--method", choices=methods, default=None,
         help="descriptors (the thesis: DSH vdW Spheres), df (Δf slices with tip and height "
-        "search) or hybrid (both) (default: afmkit.matching.DEFAULT_METHOD, hybrid)",
+        "search) or hybrid (both) (default: afmkit.experiments.matching.DEFAULT_METHOD, hybrid)",
     )  # fmt: skip
     match.add_argument(
         "--top-k", type=_positive_int, default=5, metavar="K", help="orientations to report (5)"
@@ -670,11 +741,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``afmkit`` command.
 
-    Args:
-        argv: arguments without the program name (default: ``sys.argv[1:]``).
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
 
-    Returns:
-        The process exit status (0 on success).
+    Returns
+    -------
+    int
+        The process exit status (0 on success, 2 on bad input).
     """
     parser = build_parser()
     args = parser.parse_args(argv)

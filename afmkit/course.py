@@ -10,14 +10,27 @@ from __future__ import annotations
 import os
 import platform
 
+__all__ = [
+    "environment_report",
+    "pick",
+    "quick_mode",
+]
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
 def quick_mode(default: bool = False) -> bool:
     """Whether ``AFMKIT_QUICK`` asks for quick mode (``1``, ``true``, ``yes`` or ``on``).
 
-    Args:
-        default: returned when ``AFMKIT_QUICK`` is unset or empty.
+    Parameters
+    ----------
+    default : bool
+        Returned when ``AFMKIT_QUICK`` is unset or empty.
+
+    Returns
+    -------
+    bool
+        True in quick mode (tiny sizes for CI), False for the full course.
     """
     value = os.environ.get("AFMKIT_QUICK", "").strip().lower()
     if not value:
@@ -26,7 +39,20 @@ def quick_mode(default: bool = False) -> bool:
 
 
 def pick(quick: bool, quick_value, full_value):
-    """``quick_value`` in quick mode, else ``full_value``."""
+    """``quick_value`` in quick mode, else ``full_value``.
+
+    Parameters
+    ----------
+    quick : bool
+        Quick mode on (usually :func:`quick_mode`'s answer).
+    quick_value, full_value : object
+        The values for quick mode and for the full run.
+
+    Returns
+    -------
+    object
+        ``quick_value`` if ``quick`` else ``full_value``.
+    """
     return quick_value if quick else full_value
 
 
@@ -35,6 +61,11 @@ def environment_report() -> str:
 
     Also says what afmkit falls back to when no OpenCL device is found (NumPy, with one warning)
     and the hint conda users need (``ocl-icd-system``) to see a vendor driver.
+
+    Returns
+    -------
+    str
+        The report, one fact per line.
     """
     lines = [f"Python {platform.python_version()} on {platform.machine()}"]
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from afmkit.data import AFMDataset, molecule_set
+from afmkit.learn.data import AFMDataset, molecule_set
 
 
 def main() -> None:

@@ -20,9 +20,10 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
-from afmkit import descriptors as D  # noqa: E402
-from afmkit.molecules import Molecule, camphor, qm9  # noqa: E402
-from afmkit.simulator import SimulationParams  # noqa: E402
+from afmkit.physics.simulator import SimulationParams  # noqa: E402
+from afmkit.structures.molecules import Molecule, camphor  # noqa: E402
+from afmkit.structures.qm9 import qm9  # noqa: E402
+from afmkit.targets import descriptors as D  # noqa: E402
 
 QM9_POSITIONS = (100382, 100383)  # CCC(CC)(CC)CC (29 atoms), CCC(CC)(CC)CO (27 atoms)
 BUDGET_MS = 50.0

@@ -32,10 +32,10 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from afmkit import matching  # noqa: E402
-from afmkit.datasets import STANDIN_KINDS, camphor_standin, camphor_standin_truth  # noqa: E402
-from afmkit.models import load_pretrained  # noqa: E402
-from afmkit.molecules import camphor  # noqa: E402
+from afmkit.experiments import matching  # noqa: E402
+from afmkit.experiments.published import STANDIN_KINDS, camphor_standin, camphor_standin_truth  # noqa: E402
+from afmkit.learn.models import load_pretrained  # noqa: E402
+from afmkit.structures.molecules import camphor  # noqa: E402
 
 
 def main() -> None:

@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
-from afmkit.molecules import camphor, qm9
-from afmkit.simulator import AFMSimulator, SimulationParams
+from afmkit.physics.simulator import AFMSimulator, SimulationParams
+from afmkit.structures.molecules import camphor
+from afmkit.structures.qm9 import qm9
 
 QM9_POSITIONS = (209, 50010)  # pyridine; O=CCC12CCCC1N2
 
@@ -63,7 +64,7 @@ def main() -> None:
     results["afmkit-NumPy"] = [timed(lambda m=m: npy(m), 1)[0] for m in mols]
 
     try:
-        from afmkit.ppafm_bridge import make_afmulator, ppafm_simulate
+        from afmkit.physics.ppafm_bridge import make_afmulator, ppafm_simulate
 
         per_mol = []
         for m in mols:

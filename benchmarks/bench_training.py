@@ -1,7 +1,7 @@
 """Training and inference throughput of the three models (samples/s at the thesis batch size 30).
 
 Random inputs (B, 128, 128, 10) and targets of the right shapes; the thesis losses
-(:func:`afmkit.losses.compile_args`) and Adam(1e-3). Each model first runs ``--warmup`` steps
+(:func:`afmkit.learn.losses.compile_args`) and Adam(1e-3). Each model first runs ``--warmup`` steps
 (tracing, first allocations), then ``--steps`` timed ``train_on_batch`` and ``predict_on_batch``
 calls. Run: ``.venv/bin/python benchmarks/bench_training.py [--models dsh es xyz] [--steps 5]``
 (set ``KERAS_BACKEND`` to compare backends).
@@ -15,7 +15,7 @@ import time
 import keras
 import numpy as np
 
-from afmkit import losses, models
+from afmkit.learn import losses, models
 
 
 def _batch(kind: str, n: int, size: tuple[int, int, int]) -> tuple:

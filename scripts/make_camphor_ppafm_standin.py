@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Make a second offline stand-in for the camphor experiments, simulated with ppafm (seeded).
 
-Writes ``afmkit/data/camphor_ppafm_standin.npz`` (the pseudo-experiments, 8-bit per slice, no
-orientations) and ``afmkit/data/camphor_ppafm_standin_truth.npz`` (the true rotations and the
-drawn tip, height and artefact parameters, for scoring only). Unlike
+Writes ``afmkit/experiments/data/camphor_ppafm_standin.npz`` (the pseudo-experiments, 8-bit
+per slice, no orientations) and ``afmkit/experiments/data/camphor_ppafm_standin_truth.npz`` (the
+true rotations and the drawn tip, height and artefact parameters, for scoring only). Unlike
 ``scripts/make_camphor_standin.py`` the images come from ppafm (an independent Probe Particle
-code, via :mod:`afmkit.ppafm_bridge`), tips are drawn from wider ranges and the artefact
-strengths vary per experiment; see :func:`afmkit.pseudo_experiments.make_ppafm_standin`.
+code, via :mod:`afmkit.physics.ppafm_bridge`), tips are drawn from wider ranges and the artefact
+strengths vary per experiment; see :func:`afmkit.experiments.pseudo.make_ppafm_standin`.
 Needs ppafm with an OpenCL device (``pip install 'ppafm[opencl]'``).
 
     python scripts/make_camphor_ppafm_standin.py [--n 12] [--seed 2026]
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 
-from afmkit.datasets import PPAFM_STANDIN_PATH, PPAFM_STANDIN_TRUTH_PATH
-from afmkit.molecules import camphor
-from afmkit.pseudo_experiments import make_ppafm_standin, save_standin
+from afmkit.experiments.pseudo import make_ppafm_standin, save_standin
+from afmkit.experiments.published import PPAFM_STANDIN_PATH, PPAFM_STANDIN_TRUTH_PATH
+from afmkit.structures.molecules import camphor
 
 DEFAULT_SEED = 2026
 DEFAULT_N = 12

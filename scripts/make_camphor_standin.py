@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Make the offline blind stand-in for the camphor experiments (seeded, reproducible).
 
-Writes ``afmkit/data/camphor_standin.npz`` (the pseudo-experiments, 8-bit per slice, no
-orientations) and ``afmkit/data/camphor_standin_truth.npz`` (the true rotations and the drawn
-tip parameters, for scoring only). See :mod:`afmkit.pseudo_experiments` for what is perturbed.
+Writes ``afmkit/experiments/data/camphor_standin.npz`` (the pseudo-experiments, 8-bit per
+slice, no orientations) and ``afmkit/experiments/data/camphor_standin_truth.npz`` (the true
+rotations and the drawn tip parameters, for scoring only). See :mod:`afmkit.experiments.pseudo`
+for what is perturbed.
 
     python scripts/make_camphor_standin.py [--n 10] [--seed 2020]
 """
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 
-from afmkit.datasets import STANDIN_PATH, STANDIN_TRUTH_PATH
-from afmkit.molecules import camphor
-from afmkit.pseudo_experiments import make_standin, save_standin
+from afmkit.experiments.pseudo import make_standin, save_standin
+from afmkit.experiments.published import STANDIN_PATH, STANDIN_TRUTH_PATH
+from afmkit.structures.molecules import camphor
 
 DEFAULT_SEED = 2020
 DEFAULT_N = 10

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The exact recipe of the shipped pretrained weights (afmkit/weights/*-light.weights.h5).
+# The exact recipe of the shipped pretrained weights (afmkit/learn/weights/*-light.weights.h5).
 # CPU-sized: on the 2-core development machine the simulator gives ~1 CO+Xe sample/s, so the
 # training set is small (150 QM9 molecules × 6 best rotations = 900 samples, reused over epochs
 # with fresh augmentation). Scale --size/--rotations/--epochs up on a GPU machine.
@@ -22,7 +22,7 @@ $AFMKIT train dsh --full --shards "$SHARDS" --epochs "$EPOCHS_DSH" --out runs/ds
 $AFMKIT train xyz --full --shards "$SHARDS" --epochs "$EPOCHS_XYZ" --out runs/xyz-light
 $AFMKIT train es --full --shards "$SHARDS" --epochs "$EPOCHS_ES" --out runs/es-light
 for m in dsh xyz es; do
-  cp "runs/$m-light/$m.weights.h5" "afmkit/weights/$m-light.weights.h5"  # layer weights only
-  cp "runs/$m-light/metrics.json" "afmkit/weights/$m-light.metrics.json"
-  cp "runs/$m-light/log.csv" "afmkit/weights/$m-light.log.csv"
+  cp "runs/$m-light/$m.weights.h5" "afmkit/learn/weights/$m-light.weights.h5"  # layer weights only
+  cp "runs/$m-light/metrics.json" "afmkit/learn/weights/$m-light.metrics.json"
+  cp "runs/$m-light/log.csv" "afmkit/learn/weights/$m-light.log.csv"
 done

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from afmkit import opencl
-from afmkit.molecules import Molecule, camphor
+from afmkit.physics import opencl
+from afmkit.structures.molecules import Molecule, camphor
 
 
 def benzene(z: float = 0.0) -> Molecule:
@@ -30,3 +30,13 @@ def camphor_mol() -> Molecule:
 requires_opencl = pytest.mark.skipif(
     not opencl.available()[0], reason=f"no OpenCL device: {opencl.available()[1]}"
 )
+
+
+@pytest.fixture(scope="session")
+def small_library(tmp_path_factory):
+    """A camphor matching library of 6 directions (simulated once per test session) and its
+    cache directory; shared by the matching and the matching-panel tests."""
+    from afmkit.experiments.matching import build_library
+
+    directory = tmp_path_factory.mktemp("lib")
+    return build_library(n_orientations=6, directory=directory, progress=False), directory

@@ -16,7 +16,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from afmkit import cli
-from afmkit.plotting import (
+from afmkit.plotting.figures import (
     choose_slices,
     find_bonds,
     plot_df_stack,
@@ -212,13 +212,6 @@ def test_plot_simulation_combines_views() -> None:
 # --------------------------------------------------------------------------------------------
 # command line
 # --------------------------------------------------------------------------------------------
-def _require_simulator() -> None:
-    try:
-        from afmkit import AFMSimulator  # noqa: F401
-    except ImportError:
-        pytest.skip("afmkit.AFMSimulator is not importable yet")
-
-
 def test_cli_help_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main([])
@@ -231,7 +224,6 @@ def test_cli_help_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_quick(tmp_path: Path) -> None:
-    _require_simulator()
     out = tmp_path / "out"
     assert cli.main(["demo", "--out", str(out), "--quick"]) == 0
     pngs = sorted(p.name for p in out.glob("*.png"))
@@ -247,7 +239,6 @@ def test_demo_quick(tmp_path: Path) -> None:
 
 
 def test_simulate_xyz(tmp_path: Path) -> None:
-    _require_simulator()
     mol = _formaldehyde()
     xyz = tmp_path / "formaldehyde.xyz"
     rows = [

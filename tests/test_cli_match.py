@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from afmkit import cli
-from afmkit.datasets import camphor_standin, write_published_format
+from afmkit.experiments.published import camphor_standin, write_published_format
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ORIENTATIONS = "6"  # a tiny library: ≈ 10 s to build once per module
@@ -60,7 +60,7 @@ def _check_header(doc: dict, method: str) -> None:
 # fast: parser and input reading (no model, no library)
 # --------------------------------------------------------------------------------------------
 def test_method_choices_follow_matching() -> None:
-    from afmkit import matching
+    from afmkit.experiments import matching
 
     action = next(
         a for a in cli.build_parser()._subparsers._group_actions[0].choices["match"]._actions
@@ -73,7 +73,8 @@ def test_method_choices_follow_matching() -> None:
 def test_cli_import_stays_light() -> None:
     code = (
         "import sys, afmkit.cli; afmkit.cli.build_parser(); "
-        "heavy = [m for m in ('afmkit.matching', 'tensorflow', 'keras') if m in sys.modules]; "
+        "heavy = [m for m in ('afmkit.experiments.matching', 'tensorflow', 'keras') "
+        "if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

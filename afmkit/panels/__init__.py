@@ -1,1 +1,0 @@
-"""Implementations of the widget panels; import them from :mod:`afmkit.widgets`."""

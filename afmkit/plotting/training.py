@@ -1,0 +1,308 @@
+"""Training figures: loss curves (thesis Fig. 15) and the xyz model's detection figures.
+
+* :func:`plot_loss_curve` (Matplotlib) is what :func:`afmkit.learn.train.train` calls after every
+  epoch (handed in as ``plot_loss``) to write ``loss_curve.png`` from the run's Keras CSV log.
+* :func:`loss_figure` (plotly) draws a Keras history; the live training monitor of
+  :mod:`afmkit.widgets.training` redraws it in place after every epoch.
+* :func:`xyz_detection_figure` and :func:`precision_recall_figure` (plotly) are the two figures of
+  the xyz prediction browser; :func:`update_xyz_detection` and :func:`update_precision_recall`
+  redraw them in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from afmkit.fileio import atomic_path
+
+__all__ = [
+    "atom_marker_sizes",
+    "loss_figure",
+    "plot_loss_curve",
+    "precision_recall_figure",
+    "update_precision_recall",
+    "update_xyz_detection",
+    "xyz_detection_figure",
+]
+
+_AXIS_X = "x (Å)"
+_AXIS_Y = "y (Å)"
+
+
+def plot_loss_curve(csv_path: Path, png_path: Path, title: str = "") -> None:
+    """Plot ``loss`` and ``val_loss`` from a Keras CSV log (log scale) to ``png_path``.
+
+    Parameters
+    ----------
+    csv_path
+        A Keras ``CSVLogger`` log with columns ``epoch``, ``loss`` and optionally ``val_loss``.
+    png_path
+        Where to write the PNG (written atomically: a crash leaves no half-written file).
+    title
+        Figure title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    rows = np.genfromtxt(csv_path, delimiter=",", names=True)
+    rows = np.atleast_1d(rows)
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
+    epochs = rows["epoch"] + 1
+    ax.plot(epochs, rows["loss"], "o-", label="training")
+    if "val_loss" in rows.dtype.names:
+        ax.plot(epochs, rows["val_loss"], "s-", label="validation")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (weighted sum)")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(png_path) as tmp:
+        fig.savefig(tmp, dpi=100)
+
+
+def loss_figure(
+    history: Mapping[str, Sequence[float]],
+    title: str = "",
+    log_y: bool = True,
+    per_output: bool = False,
+    figure: Any = None,
+) -> Any:
+    """A plotly figure of the losses in a Keras history (thesis Fig. 15).
+
+    Parameters
+    ----------
+    history
+        ``{"loss": [...], "val_loss": [...], "<output>_loss": [...], ...}``, one value per epoch
+        (``model.fit(...).history``, :func:`afmkit.widgets.training.history_from_csv`, or
+        :attr:`afmkit.widgets.training.TrainingMonitor.history`).
+    title
+        Figure title.
+    log_y
+        Logarithmic loss axis (the losses fall over decades).
+    per_output
+        Also draw the unweighted per-output losses (``<output>_loss``, dashed).
+    figure
+        A ``plotly.graph_objects.Figure``/``FigureWidget`` to redraw in place (its traces are
+        replaced); default a new ``Figure``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure: x axis "epoch" (1-based), y axis the loss (dimensionless weighted sum of mean
+        squared errors in Å² / V² for DSH/ES; focal + position loss for xyz).
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure() if figure is None else figure
+    names = ["loss", "val_loss"]
+    if per_output:
+        names += sorted(k for k in history if k.endswith("_loss") and k not in ("loss", "val_loss"))
+    traces = []
+    for name in names:
+        values = np.asarray(history.get(name, []), dtype=float)
+        if values.size == 0:
+            continue
+        is_val = name.startswith("val_")
+        label = {"loss": "training (total)", "val_loss": "validation (total)"}.get(name, name)
+        dash = "solid" if name in ("loss", "val_loss") else ("dot" if is_val else "dash")
+        traces.append(
+            go.Scatter(
+                x=np.arange(1, values.size + 1),
+                y=values,
+                mode="lines+markers",
+                name=label,
+                line={"dash": dash},
+            )
+        )
+    fig.data = ()
+    fig.add_traces(traces)
+    fig.update_layout(
+        title=title or None,
+        xaxis_title="epoch",
+        yaxis_title="loss (weighted sum)",
+        yaxis_type="log" if log_y else "linear",
+        height=340,
+        width=600,
+        margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
+        legend={"font": {"size": 10}},
+    )
+    return fig
+
+
+def atom_marker_sizes(atoms: np.ndarray) -> np.ndarray:
+    """Marker sizes (px) of atoms in the detection figure: higher atoms are drawn bigger.
+
+    Parameters
+    ----------
+    atoms
+        (M, ≥3) atoms, columns x, y, z in Å with z = 0 at the top atom and −0.7 Å the cut-off.
+
+    Returns
+    -------
+    numpy.ndarray
+        (M,) sizes from 8 px (z ≤ −0.7 Å) to 18 px (z = 0).
+    """
+    atoms = np.asarray(atoms, dtype=float)
+    z = atoms[:, 2] if len(atoms) else np.empty(0)
+    return 8 + 10 * np.clip(1.0 + z / 0.7, 0.0, 1.0)
+
+
+def xyz_detection_figure(xs: np.ndarray, ys: np.ndarray, size_px: int = 384) -> Any:
+    """An empty figure of the xyz browser: a Δf slice with true and detected atoms on it.
+
+    Parameters
+    ----------
+    xs, ys
+        Pixel centres of the Δf slice, Å (the window, centred on 0).
+    size_px
+        Height of the figure on screen, pixels (the width adds 140 px for the legend).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three traces, filled by :func:`update_xyz_detection`: the slice (grey heatmap), the true
+        atoms (open green circles) and the detected atoms (red crosses, hover: z and confidence).
+    """
+    import plotly.graph_objects as go
+
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    x_range = [float(xs[0]), float(xs[-1])]
+    y_range = [float(ys[0]), float(ys[-1])]
+    return go.Figure(
+        data=[
+            go.Heatmap(
+                x=xs,
+                y=ys,
+                z=np.zeros((len(ys), len(xs))),
+                colorscale="gray",
+                showscale=False,
+                hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="markers",
+                name="true atoms",
+                marker={"symbol": "circle-open", "color": "#2ca02c", "line": {"width": 2}},
+            ),
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="markers",
+                name="detected atoms",
+                marker={"symbol": "x", "color": "#d62728", "line": {"width": 1}},
+                hovertemplate="x %{x:.2f} Å, y %{y:.2f} Å<br>%{text}<extra></extra>",
+            ),
+        ],
+        layout={
+            "width": size_px + 140,
+            "height": size_px,
+            "margin": {"l": 55, "r": 10, "t": 30, "b": 45},
+            "xaxis": {"title": _AXIS_X, "range": x_range, "constrain": "domain"},
+            "yaxis": {"title": _AXIS_Y, "range": y_range, "scaleanchor": "x"},
+            "legend": {"font": {"size": 10}},
+        },
+    )
+
+
+def update_xyz_detection(
+    figure: Any, image: np.ndarray, true_atoms: np.ndarray, detected: np.ndarray, title: str = ""
+) -> None:
+    """Redraw a :func:`xyz_detection_figure` in place.
+
+    Parameters
+    ----------
+    figure
+        The figure (or a ``FigureWidget`` made from it).
+    image
+        (nx, ny) Δf slice (any unit; drawn with x → right, y ↑ up).
+    true_atoms
+        (M, ≥3) true atoms, x, y, z in Å (z = 0 at the top atom).
+    detected
+        (K, ≥4) detected atoms, x, y, z in Å and the confidence.
+    title
+        Figure title.
+    """
+    with figure.batch_update():
+        figure.data[0].z = np.asarray(image).T
+        figure.data[1].x, figure.data[1].y = true_atoms[:, 0], true_atoms[:, 1]
+        figure.data[1].marker.size = atom_marker_sizes(true_atoms)
+        figure.data[2].x, figure.data[2].y = detected[:, 0], detected[:, 1]
+        figure.data[2].marker.size = atom_marker_sizes(detected)
+        figure.data[2].text = [f"z {a[2]:.2f} Å, confidence {a[3]:.2f}" for a in detected]
+        figure.layout.title = title
+
+
+def precision_recall_figure(per_box: Any, n_samples: int) -> Any:
+    """Precision–recall figure of the xyz browser: per box (fixed) and per atom (updated).
+
+    Parameters
+    ----------
+    per_box
+        Per-box :class:`afmkit.learn.metrics.PrecisionRecall` over thresholds (drawn once).
+    n_samples
+        Number of test samples, for the title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three traces: the per-box curve, the per-atom curve after NMS and the current threshold's
+        point, the last two filled by :func:`update_precision_recall`.
+    """
+    import plotly.graph_objects as go
+
+    return go.Figure(
+        data=[
+            go.Scatter(
+                x=per_box.recall,
+                y=per_box.precision,
+                mode="lines+markers",
+                name="per box (thesis)",
+                text=[f"t = {t:.2f}" for t in per_box.thresholds],
+            ),
+            go.Scatter(x=[], y=[], mode="lines+markers", name="per atom (after NMS)"),
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="markers",
+                name="current threshold",
+                marker={"size": 12, "color": "red", "symbol": "diamond"},
+            ),
+        ],
+        layout={
+            "width": 380,
+            "height": 320,
+            "margin": {"l": 55, "r": 10, "t": 30, "b": 45},
+            "title": f"test set ({n_samples} samples)",
+            "xaxis": {"title": "recall", "range": [0, 1.02]},
+            "yaxis": {"title": "precision", "range": [0, 1.02]},
+            "legend": {"font": {"size": 10}},
+        },
+    )
+
+
+def update_precision_recall(
+    figure: Any, per_atom: Any, box_precision: float, box_recall: float
+) -> None:
+    """Redraw the per-atom curve and the current point of a :func:`precision_recall_figure`.
+
+    Parameters
+    ----------
+    figure
+        The figure (or a ``FigureWidget`` made from it).
+    per_atom
+        Per-atom :class:`afmkit.learn.metrics.PrecisionRecall` over thresholds.
+    box_precision, box_recall
+        Per-box precision and recall at the current threshold (the red diamond).
+    """
+    with figure.batch_update():
+        figure.data[1].x, figure.data[1].y = per_atom.recall, per_atom.precision
+        figure.data[2].x, figure.data[2].y = [box_recall], [box_precision]

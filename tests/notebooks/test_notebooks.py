@@ -1,0 +1,184 @@
+"""The notebook course: structure of every numbered notebook, and each one executed in quick mode.
+
+* ``test_structure[NN_name]`` (fast): no committed outputs, the DESIGN §10 conventions (first cell
+  markdown with "Learning goals" and "Estimated time", a ``parameters``-tagged cell using
+  ``afmkit.course.quick_mode``, imports afmkit, ends with exercises whose solutions sit in
+  ``<details>``).
+* ``test_series_complete_00_to_10`` (marked ``series``): all eleven numbered notebooks exist.
+* ``test_executes_in_quick_mode[NN_name]`` (marked ``slow``): runs the notebook top to bottom with
+  nbclient in a fresh kernel (``AFMKIT_QUICK=1``, ``MPLBACKEND=Agg``, working directory
+  ``notebooks/``); a cell error fails with the cell's source and the error. Outputs are never
+  written back. Each notebook's wall time is printed as it finishes and saved to
+  ``runs/notebook-times.json`` (git-ignored).
+* ``test_quick_mode_total_budget``: the notebooks executed in this session took less than
+  :data:`TOTAL_BUDGET_S` together; prints the per-notebook table.
+
+Run only some: ``pytest tests/notebooks/test_notebooks.py -k "07 or 08"``; ``-m "not slow"`` skips
+running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+#: The numbered series of DESIGN §1: 00_tour … 10_camphor_matching.
+EXPECTED_NUMBERS = [f"{k:02d}" for k in range(11)]
+#: Seconds one cell may run in quick mode before the test fails.
+CELL_TIMEOUT_S = 300
+#: Quick-mode budget for all notebooks together on a 2-core CPU (15 min).
+TOTAL_BUDGET_S = 15 * 60
+#: Per-notebook quick-mode wall times of this session, seconds (reported at the end).
+TIMES: dict[str, float] = {}
+
+_IDS = [p.stem for p in NOTEBOOKS]
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _sources(nb: nbformat.NotebookNode, cell_type: str | None = None) -> list[str]:
+    return [c.source for c in nb.cells if cell_type is None or c.cell_type == cell_type]
+
+
+# ---------------------------------------------------------------------------------------------
+# structure (fast)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_IDS)
+def test_structure(path: Path) -> None:
+    """DESIGN §10 conventions, and no outputs committed."""
+    nb = _read(path)
+    problems: list[str] = []
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            if cell.get("outputs"):
+                problems.append(f"cell {k} has committed outputs")
+            if cell.get("execution_count") is not None:
+                problems.append(f"cell {k} has an execution count")
+    if not nb.cells or nb.cells[0].cell_type != "markdown":
+        problems.append("the first cell is not markdown")
+    else:
+        first = nb.cells[0].source.lower()
+        for phrase in ("learning goals", "estimated time"):
+            if phrase not in first:
+                problems.append(f"the first cell does not mention {phrase!r}")
+    params = [
+        c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])
+    ]
+    if not params:
+        problems.append("no code cell tagged 'parameters'")
+    elif "afmkit.course.quick_mode" not in params[0].source:
+        problems.append("the 'parameters' cell does not call afmkit.course.quick_mode()")
+    code = "\n".join(_sources(nb, "code"))
+    if not re.search(r"^\s*(import afmkit|from afmkit)", code, re.MULTILINE):
+        problems.append("no code cell imports afmkit")
+    markdown = _sources(nb, "markdown")
+    tail = "\n".join(markdown[-3:]).lower()
+    if "summary" not in "\n".join(markdown).lower():
+        problems.append("no Summary section")
+    if "exercise" not in tail:
+        problems.append("the notebook does not end with Exercises")
+    if "<details>" not in tail:
+        problems.append("the exercises have no folded solutions (<details>)")
+    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+        problems.append("kernelspec is not python3")
+    assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+@pytest.mark.series
+def test_series_complete_00_to_10() -> None:
+    """SERIES CHECK: notebooks 00 … 10 all exist (fails until every notebook is written)."""
+    have = {p.name[:2] for p in NOTEBOOKS}
+    missing = [n for n in EXPECTED_NUMBERS if n not in have]
+    assert not missing, (
+        f"numbered notebooks missing: {missing} (have {[p.name for p in NOTEBOOKS]})"
+    )
+    dupes = [n for n in EXPECTED_NUMBERS if sum(p.name[:2] == n for p in NOTEBOOKS) > 1]
+    assert not dupes, f"more than one notebook numbered {dupes}"
+
+
+# ---------------------------------------------------------------------------------------------
+# execution in quick mode (slow)
+# ---------------------------------------------------------------------------------------------
+def _kernel_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"AFMKIT_QUICK": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _error_message(path: Path, exc: Exception) -> str:
+    from nbclient.exceptions import CellExecutionError
+
+    if isinstance(exc, CellExecutionError):
+        # nbclient's message already holds the cell source and the traceback
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # drop the traceback's colour codes
+        return f"{path.name}: a cell failed in quick mode:\n{text}"
+    return f"{path.name}: {type(exc).__name__}: {exc}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_IDS)
+def test_executes_in_quick_mode(path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Run the notebook top to bottom in quick mode; outputs stay in memory only."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    nb = _read(path)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        allow_errors=False,
+        record_timing=True,
+    )
+    start = time.perf_counter()
+    try:
+        # the kernel's environment: quick mode, headless matplotlib, this interpreter's tools first
+        client.execute(cwd=str(NOTEBOOK_DIR), env=_kernel_env())
+    except (CellExecutionError, CellTimeoutError) as exc:
+        pytest.fail(_error_message(path, exc), pytrace=False)
+    finally:
+        TIMES[path.stem] = time.perf_counter() - start
+        _save_times()
+        with capsys.disabled():
+            print(f"\n  [{path.stem}: {TIMES[path.stem]:.1f} s in quick mode]", end="")
+
+
+def _save_times() -> None:
+    out = ROOT / "runs" / "notebook-times.json"
+    try:
+        out.parent.mkdir(exist_ok=True)
+        old = json.loads(out.read_text()) if out.is_file() else {}
+        out.write_text(json.dumps({**old, **{k: round(v, 1) for k, v in TIMES.items()}}, indent=1))
+    except (OSError, ValueError):  # a record only; never fail a test over it
+        pass
+
+
+def test_quick_mode_total_budget(capsys: pytest.CaptureFixture) -> None:
+    """All notebooks executed in this session together took less than 15 minutes.
+
+    Runs last in this module; skipped when no notebook was executed (e.g. ``-m "not slow"``).
+    The total is for the notebooks executed in this session, so a partial run (``-k``) checks the
+    partial sum.
+    """
+    if not TIMES:
+        pytest.skip("no notebook executed in this session")
+    total = sum(TIMES.values())
+    table = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(TIMES.items()))
+    with capsys.disabled():
+        print(f"\n  [notebooks in quick mode: {table}; total {total:.0f} s]", end="")
+    assert total < TOTAL_BUDGET_S, f"quick mode took {total:.0f} s > {TOTAL_BUDGET_S} s: {table}"
