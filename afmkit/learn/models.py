@@ -67,15 +67,25 @@ import numpy as np
 from keras import layers, ops
 from keras.initializers import Constant
 
+from afmkit.fileio import atomic_path
 from afmkit.learn.losses import XYZLoss
+from afmkit.learn.paper_weights import (
+    PAPER_WEIGHTS,
+    PaperWeightsUnavailableError,
+    converted_path,
+    dsh_arrays,
+    fetch_paper_weights,
+)
 
 __all__ = [
     "DSH_OUTPUTS",
     "ES_INPUTS",
     "ES_OUTPUTS",
     "INPUT_SHAPE",
+    "PAPER_WEIGHTS",
     "PARAMETER_COUNTS",
     "PRETRAINED",
+    "PaperWeightsUnavailableError",
     "WEIGHTS_DIR",
     "XYZ_OUTPUTS",
     "SymmetricPadding2D",
@@ -85,6 +95,8 @@ __all__ = [
     "check_input",
     "dsh_model",
     "es_model",
+    "load_paper_weights",
+    "load_paper_weights_if_present",
     "load_pretrained",
     "predict",
     "symmetric_pad",
@@ -802,16 +814,29 @@ def _n_params(arrays: Mapping[str, tuple[int, ...]]) -> int:
     return int(sum(int(np.prod(s)) for s in arrays.values()))
 
 
-def load_pretrained(name: str, directory: str | Path | None = None) -> keras.Model:
+def load_pretrained(
+    name: str,
+    directory: str | Path | None = None,
+    *,
+    path: str | Path | None = None,
+    download: bool = True,
+) -> keras.Model:
     """Build the model of pretrained set ``name`` and load its weights.
 
     Parameters
     ----------
     name : str
         One of :data:`PRETRAINED`: "dsh-light", "es-light", "xyz-light" (a "<kind>-<set>" name
-        with kind dsh/es/xyz also works for other sets, e.g. "dsh-heavy").
+        with kind dsh/es/xyz also works for other sets, e.g. "dsh-heavy"); or the paper's
+        published DSH weights "asd-afm-light" / "asd-afm-heavy" (:data:`PAPER_WEIGHTS`,
+        :func:`load_paper_weights`).
     directory : str or Path, optional
         Folder with ``<name>.weights.h5``; default :data:`WEIGHTS_DIR` (``afmkit/learn/weights``).
+        Not used for the paper's weights.
+    path : str or Path, optional
+        Paper's weights only: a copy of the published ``.h5`` file you already have.
+    download : bool
+        Paper's weights only: download the file when it is not cached (default True).
 
     Returns
     -------
@@ -822,10 +847,16 @@ def load_pretrained(name: str, directory: str | Path | None = None) -> keras.Mod
     ------
     FileNotFoundError
         No weights file (the message names the path and how to train it).
+    PaperWeightsUnavailableError
+        Paper's weights offline and not cached (the message says how to get them).
     ValueError
         Unknown name, or a file that does not hold weights of this architecture (expected vs
-        found arrays and parameter counts).
+        found arrays and parameter counts), or a paper file with the wrong sha256.
     """
+    if name in PAPER_WEIGHTS:
+        return load_paper_weights(name, path=path, download=download)
+    if path is not None:
+        raise ValueError(f"path= is only for the paper's weights {sorted(PAPER_WEIGHTS)}")
     kind = PRETRAINED.get(name) or name.split("-", 1)[0]
     if kind not in _BUILDERS or "-" not in name:
         raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(PRETRAINED)}")
@@ -836,6 +867,11 @@ def load_pretrained(name: str, directory: str | Path | None = None) -> keras.Mod
             f"(it saves {path.name}), or pass directory= the folder that holds {path.name}."
         )
     model = build_model(kind)
+    return _load_checked(model, path, kind)
+
+
+def _load_checked(model: keras.Model, path: Path, kind: str) -> keras.Model:
+    """Load a Keras 3 ``.weights.h5`` into ``model`` after checking it holds exactly its arrays."""
     expected = _expected_arrays(model)
     try:
         found = _layer_arrays(path)
@@ -857,3 +893,94 @@ def load_pretrained(name: str, directory: str | Path | None = None) -> keras.Mod
     except (ValueError, KeyError) as err:
         raise ValueError(f"could not load {path} into the {kind} model: {err}") from err
     return model
+
+
+def load_paper_weights(
+    name: str, path: str | Path | None = None, *, download: bool = True, cache: bool = True
+) -> keras.Model:
+    """The paper's published DSH weights (Alldritt et al. 2020) in afmkit's DSH model.
+
+    The published Keras 2 file is found (``path``, the cache, or a download from the pinned
+    ASD-AFM commit), its sha256 checked, and its 26 convolutions copied into
+    :func:`dsh_model` (same architecture and 122,811 parameters; see
+    :mod:`afmkit.learn.paper_weights`). The converted weights are cached (Keras 3
+    ``.weights.h5``, written atomically) under ``afmkit.fileio.cache_dir()/asd-afm``, so later
+    calls need neither the network nor the conversion.
+
+    Parameters
+    ----------
+    name : str
+        "asd-afm-light" or "asd-afm-heavy" (:data:`PAPER_WEIGHTS`).
+    path : str or Path, optional
+        A copy of the published ``.h5`` file you already have (its sha256 is checked).
+    download : bool
+        Download the file when it is neither given nor cached (default True).
+    cache : bool
+        Read and write the converted weights in the cache (default True).
+
+    Returns
+    -------
+    keras.Model
+        :func:`dsh_model` with the paper's weights, not compiled. Input (B, 128, 128, 10)
+        normalised Δf stacks (x, y, slice; last slice closest), outputs Atomic Disks, vdW Spheres,
+        Height Map (B, 128, 128), Å.
+
+    Raises
+    ------
+    PaperWeightsUnavailableError
+        Offline (or ``download=False``) with no copy: the message gives the URL, the sha256 and
+        where to put the file.
+    ValueError
+        Unknown name, a file with the wrong sha256 (the message names the expected one), or a
+        file that is not the paper's DSH model.
+    FileNotFoundError
+        ``path`` does not exist.
+    """
+    if name not in PAPER_WEIGHTS:
+        raise ValueError(f"unknown published weights {name!r}; known: {sorted(PAPER_WEIGHTS)}")
+    model = dsh_model()
+    converted = converted_path(name)
+    if path is not None:
+        source = fetch_paper_weights(name, path)  # a wrong file fails here, even if cached
+    elif cache and converted.is_file():
+        return _load_checked(model, converted, "dsh")
+    else:
+        source = fetch_paper_weights(name, download=download)
+    for layer, weights in dsh_arrays(source).items():
+        model.get_layer(layer).set_weights(weights)
+    if cache:
+        with atomic_path(converted) as tmp, warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="__array__ implementation", category=DeprecationWarning
+            )
+            model.save_weights(tmp)
+    return model
+
+
+def load_paper_weights_if_present(name: str, path: str | Path | None = None) -> keras.Model | None:
+    """:func:`load_paper_weights` without the network: the model, or None when absent.
+
+    Parameters
+    ----------
+    name : str
+        "asd-afm-light" or "asd-afm-heavy".
+    path : str or Path, optional
+        A copy of the published ``.h5`` file; None: the cache only.
+
+    Returns
+    -------
+    keras.Model or None
+        The converted model, or None when neither ``path`` nor the cache has the weights (a
+        ``path`` that does not exist also gives None).
+
+    Raises
+    ------
+    ValueError
+        A file with the wrong sha256 or layout.
+    """
+    if path is not None and not Path(path).is_file():
+        return None
+    try:
+        return load_paper_weights(name, path=path, download=False)
+    except PaperWeightsUnavailableError:
+        return None

@@ -33,6 +33,7 @@ from afmkit.plotting.figures import cpk_color, find_bonds
 from afmkit.structures import elements
 
 __all__ = [
+    "image_row",
     "augmentation_figure",
     "axes_equal",
     "colorbar_beside",
@@ -224,6 +225,53 @@ def heatmap_trace(xs: np.ndarray, ys: np.ndarray, colorscale: str = "gray", **kw
         hovertemplate="x %{x:.2f} Å<br>y %{y:.2f} Å<br>%{z:.3g}<extra></extra>",
         **kw,
     )
+
+
+def image_row(
+    images: dict[str, np.ndarray],
+    xs: np.ndarray,
+    ys: np.ndarray,
+    title: str,
+    shared_scale: bool = True,
+    unit: str = "Å",
+) -> Any:
+    """Images side by side on one pixel grid, e.g. a target descriptor and models' predictions.
+
+    Parameters
+    ----------
+    images : dict of str to numpy.ndarray, each shape (len(xs), len(ys))
+        Subplot title → image in afmkit's axis order (x, y).
+    xs, ys : numpy.ndarray
+        Pixel centres along x and y, Å; drawn relative to the window centre.
+    title : str
+        Figure title.
+    shared_scale : bool, optional
+        One colour scale for all images (from 0 to the first image's maximum), with one colour
+        bar; otherwise each image has its own scale and no colour bar.
+    unit : str, optional
+        Colour-bar title (the images' unit).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One row, ``len(images)`` columns, equal x/y scales.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    n = len(images)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=list(images), horizontal_spacing=0.04)
+    first = next(iter(images.values()))
+    scale = {"zmin": 0.0, "zmax": float(np.max(first))} if shared_scale else {}
+    for col, image in enumerate(images.values(), start=1):
+        fig.add_trace(
+            go.Heatmap(z=np.asarray(image).T, x=xs - xs.mean(), y=ys - ys.mean(),
+                       showscale=shared_scale and col == n, colorbar_title=unit, **scale),
+            row=1, col=col,
+        )  # fmt: skip
+    fig.update_yaxes(scaleanchor="x")
+    fig.update_layout(height=340, width=320 * n, title=title)
+    return fig
 
 
 def _style_annotations(fig: Any) -> None:
