@@ -2,8 +2,9 @@
 
 Prints full-stack throughput (128 × 128 px, 20 Δf slices, CO tip) for each implementation, the
 afmkit/ppafm ratio, the split between force field and relaxation, and the latency of a widget
-preview (64 × 64 px, 3 slices, warm). Run: ``.venv/bin/python benchmarks/bench_simulator.py``
-(``--quick`` for fewer repetitions).
+preview (64 × 64 px, 3 slices, warm), next to the figures measured before the speed-ups of
+issue #12 (:data:`BEFORE`). Run: ``.venv/bin/python benchmarks/bench_simulator.py`` (``--quick`` for
+fewer repetitions).
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ from afmkit.structures.molecules import camphor
 from afmkit.structures.qm9 import qm9
 
 QM9_POSITIONS = (209, 50010)  # pyridine; O=CCC12CCCC1N2
+
+#: Before issue #12 (commit of the layer reorganisation, same 2-core PoCL machine, one
+#: ``--quick`` run): seconds per stack of afmkit and of ppafm in the same run, per molecule, and
+#: afmkit's split into force field and relaxation + Δf (ms per stack).
+BEFORE = {
+    "afmkit-OpenCL": (0.370, 0.314, 0.315),
+    "ppafm-OpenCL": (2.662, 1.427, 2.096),
+    "split_ms": (87, 247),
+}
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -80,9 +90,14 @@ def main() -> None:
     for name, times in results.items():
         rate = len(times) / sum(times)
         print(f"{name:<16}" + "".join(f"{t:>14.3f} s" for t in times) + f"   {rate:8.2f}")
+    before = sum(BEFORE["ppafm-OpenCL"]) / sum(BEFORE["afmkit-OpenCL"])
+    print(f"{'before #12':<16}" + "".join(f"{t:>14.3f} s" for t in BEFORE["afmkit-OpenCL"])
+          + f"   {3 / sum(BEFORE['afmkit-OpenCL']):8.2f}   (afmkit-OpenCL, FF "
+          f"{BEFORE['split_ms'][0]} ms + relaxation {BEFORE['split_ms'][1]} ms)")  # fmt: skip
     if "ppafm-OpenCL" in results:
         ratio = sum(results["ppafm-OpenCL"]) / sum(results["afmkit-OpenCL"])
-        print(f"\nafmkit-OpenCL / ppafm-OpenCL speed ratio: {ratio:.1f}x")
+        print(f"\nafmkit-OpenCL / ppafm-OpenCL speed ratio: {ratio:.1f}x "
+              f"(before issue #12: {before:.1f}x; goal >= 10x)")  # fmt: skip
 
     preview = AFMSimulator(params.replace(pixels=(64, 64), n_slices=3), backend="opencl")
     mol = mols[0]

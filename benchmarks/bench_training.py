@@ -5,11 +5,24 @@ Random inputs (B, 128, 128, 10) and targets of the right shapes; the thesis loss
 (tracing, first allocations), then ``--steps`` timed ``train_on_batch`` and ``predict_on_batch``
 calls. Run: ``.venv/bin/python benchmarks/bench_training.py [--models dsh es xyz] [--steps 5]``
 (set ``KERAS_BACKEND`` to compare backends).
+
+``--options`` measures the CPU options for DSH training side by side, each in a fresh process
+(so thread and backend settings take effect) and in alternating rounds (so a load change on the
+machine hits every option alike): float32 (the baseline), Keras's ``mixed_bfloat16`` policy, XLA
+``jit_compile``, batch sizes 15 and 60, one inter-op thread, oneDNN off, and the JAX backend.
+For each it prints training samples/s (median over rounds), the ratio to float32, and the loss
+after ``--loss-steps`` steps on one fixed batch (same seed), to see whether a faster option keeps
+the optimisation. ``--profile`` prints where a DSH forward pass spends its time, layer by layer.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
 import time
 
 import keras
@@ -40,6 +53,105 @@ def _rate(fn, n_samples: int, steps: int) -> float:
     return n_samples * steps / (time.perf_counter() - t0)
 
 
+#: name → (environment changes, arguments of one measurement run)
+OPTIONS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "float32": ({}, []),
+    "mixed_bfloat16": ({}, ["--policy", "mixed_bfloat16"]),
+    "jit_compile (XLA)": ({}, ["--jit"]),
+    "batch 15": ({}, ["--batch", "15"]),
+    "batch 60": ({}, ["--batch", "60"]),
+    "inter-op 1 thread": ({"TF_NUM_INTEROP_THREADS": "1"}, []),
+    "oneDNN off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, []),
+    "JAX backend": ({"KERAS_BACKEND": "jax"}, []),
+}
+
+
+def one_run(args: argparse.Namespace) -> dict:
+    """Train DSH on one fixed random batch: samples/s and the loss after ``loss_steps`` steps."""
+    if args.policy:
+        keras.mixed_precision.set_dtype_policy(args.policy)
+    keras.utils.set_random_seed(0)
+    size = tuple(args.size)
+    model = models.build_model("dsh", input_shape=size)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=bool(args.jit),
+                  **losses.compile_args("dsh"))  # fmt: skip
+    x, y = _batch("dsh", args.batch, size)
+    for _ in range(args.warmup):
+        model.train_on_batch(x, y)
+    rate = _rate(lambda: model.train_on_batch(x, y), args.batch, args.steps)
+    for _ in range(max(args.loss_steps - args.warmup - args.steps, 0)):
+        model.train_on_batch(x, y)
+    loss = float(np.atleast_1d(model.train_on_batch(x, y))[0])
+    return {"rate": rate, "loss": loss, "backend": keras.backend.backend()}
+
+
+def compare_options(args: argparse.Namespace) -> None:
+    """Each option in its own process, ``--rounds`` alternating rounds; print the table."""
+    names = args.only or list(OPTIONS)
+    results: dict[str, list[dict]] = {n: [] for n in names}
+    for r in range(args.rounds):
+        for name in names:
+            env_changes, extra = OPTIONS[name]
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env_changes}
+            cmd = [sys.executable, __file__, "--one", "--steps", str(args.steps),
+                   "--warmup", str(args.warmup), "--loss-steps", str(args.loss_steps),
+                   *extra]  # fmt: skip
+            if "--batch" not in extra:
+                cmd += ["--batch", str(args.batch)]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"round {r + 1}: {name} failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"round {r + 1}: {name:<20} {results[name][-1]['rate']:6.1f} samples/s",
+                  flush=True)  # fmt: skip
+    base_runs = results.get("float32") or []
+    base = statistics.median(x["rate"] for x in base_runs) if base_runs else None
+    print(f"\nDSH training, {args.rounds} rounds × {args.steps} steps, input {tuple(args.size)}")
+    print(f"{'option':<20} {'samples/s':>10} {'× float32':>10} {'loss after':>11}")
+    for name, runs in results.items():
+        if not runs:
+            print(f"{name:<20} {'failed':>10}")
+            continue
+        rate = statistics.median(x["rate"] for x in runs)
+        ratio = f"{rate / base:10.2f}" if base else f"{'':>10}"
+        print(f"{name:<20} {rate:10.1f} {ratio} {runs[-1]['loss']:11.4f}")
+
+
+def profile_layers(args: argparse.Namespace) -> None:
+    """Forward time of each DSH layer on its own input (batch ``--batch``), largest first."""
+    size = tuple(args.size)
+    model = models.build_model("dsh", input_shape=size)
+    x = _batch("dsh", args.batch, size)[0]
+    # one forward pass, layer by layer, each timed on its own input
+    values = {id(model.inputs[0]): keras.ops.convert_to_tensor(x)}
+    total = 0.0
+    rows = []
+    for layer in model.layers[1:]:
+        node = layer._inbound_nodes[0]
+        args_in = [values[id(t)] for t in node.input_tensors]
+        arg = args_in[0] if len(args_in) == 1 else args_in
+        layer(arg)  # warm
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            out = layer(arg)
+        dt = (time.perf_counter() - t0) / args.steps
+        total += dt
+        rows.append((dt, layer.name, type(layer).__name__, tuple(keras.ops.shape(out))))
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        for t, v in zip(node.output_tensors, outs, strict=True):
+            values[id(t)] = v
+    print(f"DSH forward, batch {args.batch}: {total * 1e3:.0f} ms summed over layers")
+    print(f"{'ms':>7} {'share':>6}  layer")
+    for dt, name, kind, shape in sorted(rows, reverse=True)[: args.top]:
+        print(f"{dt * 1e3:7.1f} {dt / total:6.1%}  {name} ({kind}) → {shape}")
+    by_kind: dict[str, float] = {}
+    for dt, _, kind, _ in rows:
+        by_kind[kind] = by_kind.get(kind, 0.0) + dt
+    ranked = sorted(by_kind.items(), key=lambda kv: -kv[1])
+    print("by layer type: " + ", ".join(f"{k} {v / total:.0%}" for k, v in ranked))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", nargs="+", default=["dsh", "es", "xyz"])
@@ -47,7 +159,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--size", type=int, nargs=3, default=list(models.INPUT_SHAPE))
+    parser.add_argument("--options", action="store_true", help="compare the CPU options (DSH)")
+    parser.add_argument("--only", nargs="+", choices=list(OPTIONS), help="with --options")
+    parser.add_argument("--rounds", type=int, default=3, help="with --options")
+    parser.add_argument("--loss-steps", type=int, default=20, help="with --options")
+    parser.add_argument("--profile", action="store_true", help="per-layer forward profile (DSH)")
+    parser.add_argument("--top", type=int, default=12, help="with --profile: layers shown")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--policy", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--jit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_run(args)))
+        return
+    if args.options:
+        compare_options(args)
+        return
+    if args.profile:
+        profile_layers(args)
+        return
     size = tuple(args.size)
 
     print(f"backend {keras.backend.backend()}, batch {args.batch}, input {size}")

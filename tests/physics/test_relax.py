@@ -79,6 +79,30 @@ def test_opencl_relaxation_matches_numpy(camphor_mol):
     assert dpos.max() < 0.03 and np.median(dpos) < 1e-3
 
 
+@requires_opencl
+def test_opencl_relaxation_with_idle_lanes_and_uploaded_field(camphor_mol):
+    """A pixel count that is no multiple of the kernel's lanes, and a host field uploaded."""
+    p = SimulationParams(pixels=(13, 11), scan_size=(8, 7), n_slices=4, tilt=(-0.2, 0.5))
+    assert (13 * 11) % opencl.PX_PER_ITEM != 0
+    ref = AFMSimulator(p, backend="numpy").run(camphor_mol, store_positions=True)
+    sim = AFMSimulator(p, backend="opencl")
+    ff, buf = sim.compute_forcefield(camphor_mol)
+    xs, ys = p.pixel_coordinates(ref.center_xy)
+    args = (xs, ys, float(ref.tip_z[0]), p.dz, p.df_samples, p.rest_offset(), p.k_lat_ev(),
+            p.k_rad_ev(), p.fire)  # fmt: skip
+    fz, pos, _ = opencl.relax(sim._ctx, ff, buf, *args, store_positions=True)
+    host = ForceField(ff.grid, np.array(ff.data))  # a field that lives on the host only
+    fz2, pos2, _ = opencl.relax(sim._ctx, host, None, *args, store_positions=True)
+    assert np.array_equal(fz, fz2) and np.array_equal(pos, pos2)
+    err = np.abs(fz.reshape(ref.fz.shape) - ref.fz) / np.abs(ref.fz).max()
+    assert err.max() < 1e-2 and np.median(err) < 1e-4
+    dpos = np.abs(pos[..., :3].reshape(ref.positions.shape) - ref.positions)
+    assert dpos.max() < 0.03 and np.median(dpos) < 1e-3
+    # the fourth component is the energy at the relaxed position
+    e = interpolate(ff, pos[..., :3].reshape(-1, 3))[:, 3]
+    assert np.allclose(pos[..., 3].ravel(), e, rtol=1e-4, atol=1e-6)
+
+
 def test_fire_settings_validated():
     with pytest.raises(ValueError, match="FIRE"):
         SimulationParams(fire=FireSettings(max_iter=0))

@@ -3,13 +3,15 @@
 // tests/physics/test_forcefield.py checks that both agree.
 //
 // Units: Å, eV, e. Output per grid point: (Fx, Fy, Fz) in eV/Å on the probe particle and E in eV.
-// Grid point (ix, iy, iz) is at origin + (ix, iy, iz) * step; memory index (iz * ny + iy) * nx + ix.
+// Grid point (ix, iy, iz) is at origin + (ix, iy, iz) * step; memory index (ix * ny + iy) * nz + iz
+// (z fastest: the probe particle of one pixel moves mostly along z, so its stencils stay in cache).
 //
 // atoms[i] = (x, y, z, k_e * q_i * Q_PP)      [Å, Å, Å, eV·Å]
 // lj[i]    = (r_ij^2, eps_ij)                 [Å², eV]
 //
-// Each work item computes NZ_PER_ITEM points of one (ix, iy) column, so every atom read from memory
-// is used several times.
+// Each work item computes NZ_PER_ITEM consecutive points of one (ix, iy) column as the lanes of
+// one OpenCL vector (floatz below), so the loop over atoms runs in SIMD lanes on a CPU and every
+// atom read from memory is used NZ_PER_ITEM times.
 
 // R2_SOFTENING (Å², added to r² so a grid point on a nucleus stays finite) comes from
 // forcefield.R2_SOFTENING as a build option (-DR2_SOFTENING=..., see opencl.py).
@@ -18,7 +20,22 @@
 #endif
 
 #ifndef NZ_PER_ITEM
-#define NZ_PER_ITEM 4
+#error "build with -DNZ_PER_ITEM=<4, 8 or 16> (afmkit.physics.opencl does)"
+#endif
+#if NZ_PER_ITEM == 4
+typedef float4 floatz;
+#define LANES ((float4)(0, 1, 2, 3))
+#define vstorez vstore4
+#elif NZ_PER_ITEM == 8
+typedef float8 floatz;
+#define LANES ((float8)(0, 1, 2, 3, 4, 5, 6, 7))
+#define vstorez vstore8
+#elif NZ_PER_ITEM == 16
+typedef float16 floatz;
+#define LANES ((float16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#define vstorez vstore16
+#else
+#error "NZ_PER_ITEM must be 4, 8 or 16"
 #endif
 
 __kernel void lj_coulomb_grid(
@@ -37,8 +54,8 @@ __kernel void lj_coulomb_grid(
 
     const float px = origin.x + ix * step;
     const float py = origin.y + iy * step;
-    float4 acc[NZ_PER_ITEM];
-    for (int k = 0; k < NZ_PER_ITEM; k++) acc[k] = (float4)(0.0f);
+    const floatz pz = origin.z + ((floatz)(iz0) + LANES) * step;
+    floatz fx = (floatz)(0.0f), fy = (floatz)(0.0f), fz = (floatz)(0.0f), en = (floatz)(0.0f);
 
     for (int i = 0; i < n_atoms; i++) {
         const float4 a = atoms[i];
@@ -46,18 +63,24 @@ __kernel void lj_coulomb_grid(
         const float dx = px - a.x;
         const float dy = py - a.y;
         const float rxy2 = dx * dx + dy * dy + R2_SOFTENING;
-        for (int k = 0; k < NZ_PER_ITEM; k++) {
-            const float dzk = origin.z + (iz0 + k) * step - a.z;
-            const float ir2 = 1.0f / (rxy2 + dzk * dzk);
-            const float u = p.x * ir2;
-            const float u3 = u * u * u;
-            const float e_el = a.w * sqrt(ir2);
-            const float fr = (12.0f * p.y * (u3 * u3 - u3) + e_el) * ir2;
-            acc[k] += (float4)(dx * fr, dy * fr, dzk * fr, p.y * (u3 * u3 - 2.0f * u3) + e_el);
-        }
+        const floatz dzk = pz - a.z;
+        const floatz ir = rsqrt(rxy2 + dzk * dzk);   // 1/r; 1/r² is its square
+        const floatz ir2 = ir * ir;
+        const floatz u = p.x * ir2;
+        const floatz u3 = u * u * u;
+        const floatz e_el = a.w * ir;
+        const floatz fr = (12.0f * p.y * (u3 * u3 - u3) + e_el) * ir2;
+        fx += dx * fr;
+        fy += dy * fr;
+        fz += dzk * fr;
+        en += p.y * (u3 * u3 - 2.0f * u3) + e_el;
     }
-    for (int k = 0; k < NZ_PER_ITEM; k++) {
-        const int iz = iz0 + k;
-        if (iz < nz) out[(iz * ny + iy) * nx + ix] = acc[k];
-    }
+    float bx[NZ_PER_ITEM], by[NZ_PER_ITEM], bz[NZ_PER_ITEM], be[NZ_PER_ITEM];
+    vstorez(fx, 0, bx);
+    vstorez(fy, 0, by);
+    vstorez(fz, 0, bz);
+    vstorez(en, 0, be);
+    const int base = (ix * ny + iy) * nz + iz0;
+    for (int k = 0; k < NZ_PER_ITEM && iz0 + k < nz; k++)
+        out[base + k] = (float4)(bx[k], by[k], bz[k], be[k]);
 }
