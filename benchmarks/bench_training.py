@@ -13,6 +13,10 @@ machine hits every option alike): float32 (the baseline), Keras's ``mixed_bfloat
 For each it prints training samples/s (median over rounds), the ratio to float32, and the loss
 after ``--loss-steps`` steps on one fixed batch (same seed), to see whether a faster option keeps
 the optimisation. ``--profile`` prints where a DSH forward pass spends its time, layer by layer.
+``--accuracy`` trains DSH on simulated light-set shards (written once to ``--shards``) in float32
+and in ``mixed_bfloat16`` with two seeds each and prints the validation loss (augmented with a
+fixed seed, as training's validation) after the same number of steps, so a faster precision is
+adopted only if its loss is within the seed-to-seed spread.
 """
 
 from __future__ import annotations
@@ -83,6 +87,50 @@ def one_run(args: argparse.Namespace) -> dict:
         model.train_on_batch(x, y)
     loss = float(np.atleast_1d(model.train_on_batch(x, y))[0])
     return {"rate": rate, "loss": loss, "backend": keras.backend.backend()}
+
+
+def accuracy_run(args: argparse.Namespace) -> dict:
+    """Train DSH on the shards in ``args.shards`` (float32 or ``args.policy``); validation loss."""
+    from afmkit.learn.data import ShardDataset
+
+    if args.policy:
+        keras.mixed_precision.set_dtype_policy(args.policy)
+    keras.utils.set_random_seed(args.seed)
+    model = models.build_model("dsh")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), **losses.compile_args("dsh"))
+    train = ShardDataset(f"{args.shards}/train", mode="dsh", seed=args.seed)
+    val = ShardDataset(f"{args.shards}/val", mode="dsh", shuffle=False, seed=0)
+    t0 = time.perf_counter()
+    model.fit(train, epochs=args.epochs, verbose=0)
+    seconds = time.perf_counter() - t0
+    result = model.evaluate(val, return_dict=True, verbose=0)
+    return {"val_loss": float(result["loss"]), "seconds": seconds,
+            "samples": args.epochs * sum(len(train[i][0]) for i in range(len(train)))}  # fmt: skip
+
+
+def compare_accuracy(args: argparse.Namespace) -> None:
+    """Write the shards once, then float32 and mixed_bfloat16 runs with two seeds each."""
+    from afmkit.learn.data import AFMDataset, write_shards
+    from afmkit.structures.molecule_sets import molecule_set
+
+    for split, size in (("train", args.molecules), ("val", max(args.molecules // 5, 4))):
+        data = AFMDataset(molecule_set("light", split, size), "dsh", batch_size=30, seed=1,
+                          n_rotations=2)  # fmt: skip
+        write_shards(data, f"{args.shards}/{split}", progress=False)
+    rows = []
+    for policy in ("", "mixed_bfloat16"):
+        for seed in (0, 1):
+            cmd = [sys.executable, __file__, "--one-accuracy", "--shards", args.shards,
+                   "--epochs", str(args.epochs), "--seed", str(seed)]  # fmt: skip
+            if policy:
+                cmd += ["--policy", policy]
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            run = json.loads(out.stdout.strip().splitlines()[-1])
+            rows.append((policy or "float32", seed, run))
+            print(f"{policy or 'float32':<15} seed {seed}: validation loss {run['val_loss']:.4f} "
+                  f"after {run['samples']} samples, {run['samples'] / run['seconds']:.1f} "
+                  "samples/s", flush=True)  # fmt: skip
 
 
 def compare_options(args: argparse.Namespace) -> None:
@@ -165,12 +213,25 @@ def main() -> None:
     parser.add_argument("--loss-steps", type=int, default=20, help="with --options")
     parser.add_argument("--profile", action="store_true", help="per-layer forward profile (DSH)")
     parser.add_argument("--top", type=int, default=12, help="with --profile: layers shown")
+    parser.add_argument("--accuracy", action="store_true",
+                        help="float32 vs mixed_bfloat16 validation loss on shards")  # fmt: skip
+    parser.add_argument("--shards", default="/tmp/afmkit-bench-training", help="with --accuracy")
+    parser.add_argument("--molecules", type=int, default=60, help="with --accuracy: training")
+    parser.add_argument("--epochs", type=int, default=4, help="with --accuracy")
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--one-accuracy", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--policy", default="", help=argparse.SUPPRESS)
     parser.add_argument("--jit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_run(args)))
+        return
+    if args.one_accuracy:
+        print(json.dumps(accuracy_run(args)))
+        return
+    if args.accuracy:
+        compare_accuracy(args)
         return
     if args.options:
         compare_options(args)
