@@ -8,12 +8,14 @@ never sees a half-written file: either the old file (or none) or the complete ne
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "cache_dir", "remove_stale_temporaries"]
+__all__ = ["atomic_path", "cache_dir", "download", "file_digest", "remove_stale_temporaries"]
 
 
 def cache_dir() -> Path:
@@ -82,3 +84,67 @@ def remove_stale_temporaries(directory: str | Path) -> int:
             tmp.unlink()
             n += 1
     return n
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    algorithm : str, optional
+        A :mod:`hashlib` name, e.g. ``"sha256"`` or ``"md5"``.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(
+    url: str,
+    target: str | Path,
+    *,
+    timeout: float,
+    size: int | None = None,
+    progress: bool = False,
+) -> None:
+    """Fetch ``url`` into ``target`` atomically (a failed download leaves no file).
+
+    Parameters
+    ----------
+    url : str
+        The address.
+    target : str or Path
+        Where the file goes (its folder is created).
+    timeout : float
+        Seconds to wait for the server.
+    size : int, optional
+        Expected size in bytes for the progress bar (default: the Content-Length header).
+    progress : bool, optional
+        Show a progress bar.
+
+    Raises
+    ------
+    urllib.error.URLError, OSError
+        When the download fails.
+    """
+    from tqdm.auto import tqdm
+
+    with atomic_path(target) as tmp, urllib.request.urlopen(url, timeout=timeout) as response:
+        total = size or int(response.headers.get("Content-Length", 0)) or None
+        with (
+            open(tmp, "wb") as out,
+            tqdm(total=total, unit="B", unit_scale=True, disable=not progress) as bar,
+        ):
+            for block in iter(lambda: response.read(1 << 16), b""):
+                out.write(block)
+                bar.update(len(block))
+

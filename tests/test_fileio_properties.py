@@ -70,3 +70,17 @@ def test_a_block_that_writes_nothing_leaves_nothing(tmp_path):
     with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "x.npz"):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=30)
+@given(data=st.binary(max_size=3 << 20), algorithm=st.sampled_from(["sha256", "md5"]))
+def test_file_digest_is_the_digest_of_the_bytes(data, algorithm):
+    import hashlib
+    import tempfile
+
+    from afmkit.fileio import file_digest
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "blob"
+        path.write_bytes(data)
+        assert file_digest(path, algorithm) == hashlib.new(algorithm, data).hexdigest()

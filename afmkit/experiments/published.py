@@ -23,7 +23,6 @@ See :mod:`afmkit.experiments.pseudo` for what is perturbed.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -40,7 +39,7 @@ from typing import IO
 
 import numpy as np
 
-from afmkit.fileio import atomic_path
+from afmkit.fileio import atomic_path, download, file_digest
 
 __all__ = [
     "CAMPHOR_ARCHIVE",
@@ -244,14 +243,6 @@ def load_camphor_experiments(path: str | Path) -> dict[int, np.ndarray]:
     return dict(sorted(out.items()))
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _record_entry(api_url: str, timeout: float) -> dict:
     with urllib.request.urlopen(api_url, timeout=timeout) as response:
         record = json.load(response)
@@ -308,8 +299,9 @@ def fetch_camphor_experiments(
         entry = _record_entry(api_url, timeout)
         expected_md5 = str(entry.get("checksum", "")).removeprefix("md5:")
         link = entry.get("links", {}).get("self") or CAMPHOR_URL
-        if not archive.is_file() or (expected_md5 and _md5(archive) != expected_md5):
-            _download(link, archive, int(entry.get("size", 0)) or None, timeout, progress)
+        if not archive.is_file() or (expected_md5 and file_digest(archive, "md5") != expected_md5):
+            download(link, archive, timeout=timeout, size=int(entry.get("size", 0)) or None,
+                     progress=progress)
     except (urllib.error.URLError, OSError, TimeoutError, ValueError) as exc:
         if isinstance(exc, DatasetUnavailableError):
             raise
@@ -317,7 +309,7 @@ def fetch_camphor_experiments(
             f"could not download the camphor experiments ({type(exc).__name__}: {exc}). "
             + _manual_instructions(dest)
         ) from exc
-    if expected_md5 and (got := _md5(archive)) != expected_md5:
+    if expected_md5 and (got := file_digest(archive, "md5")) != expected_md5:
         bad = archive.with_name(archive.name + ".corrupt")
         archive.replace(bad)
         raise DatasetUnavailableError(
@@ -327,20 +319,6 @@ def fetch_camphor_experiments(
     _extract_npys(archive, dest)
     load_camphor_experiments(dest)
     return dest
-
-
-def _download(url: str, target: Path, size: int | None, timeout: float, progress: bool) -> None:
-    from tqdm.auto import tqdm
-
-    with atomic_path(target) as tmp, urllib.request.urlopen(url, timeout=timeout) as response:
-        total = size or int(response.headers.get("Content-Length", 0)) or None
-        with (
-            open(tmp, "wb") as out,
-            tqdm(total=total, unit="B", unit_scale=True, disable=not progress) as bar,
-        ):
-            for block in iter(lambda: response.read(1 << 16), b""):
-                out.write(block)
-                bar.update(len(block))
 
 
 def _archive_experiments(archive: Path) -> Iterator[tuple[int, str, IO[bytes]]]:

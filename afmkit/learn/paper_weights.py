@@ -35,7 +35,6 @@ of the probe particle 2.5 Å above the top nucleus, ``SimulationParams().z_close
 
 from __future__ import annotations
 
-import hashlib
 import re
 import urllib.error
 import urllib.request
@@ -47,7 +46,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from afmkit.fileio import atomic_path, cache_dir
+from afmkit.fileio import cache_dir, file_digest
+from afmkit.fileio import download as download_file
 from afmkit.learn.augment import preprocess
 from afmkit.physics.simulator import AFMSimulator, SimulationParams
 from afmkit.structures.molecule_sets import molecule_set
@@ -73,7 +73,6 @@ __all__ = [
     "manual_instructions",
     "paper_dir",
     "read_keras2_weights",
-    "sha256_file",
     "simulated_set",
     "verify_file",
 ]
@@ -233,26 +232,6 @@ def how_to_get(name: str) -> str:
     )
 
 
-def sha256_file(path: str | Path) -> str:
-    """sha256 of a file.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    str
-        64 hex digits.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_file(path: str | Path, name: str) -> Path:
     """Check that ``path`` is the published file of ``name`` (sha256).
 
@@ -279,21 +258,13 @@ def verify_file(path: str | Path, name: str) -> Path:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no file {path} (expected the published {spec.filename})")
-    found = sha256_file(path)
+    found = file_digest(path)
     if found != spec.sha256:
         raise ValueError(
             f"{path} is not the published {spec.filename} of {name!r}: sha256 {found}, "
             f"expected {spec.sha256}. Download {spec.url} again."
         )
     return path
-
-
-def _download(url: str, target: Path, timeout: float) -> None:
-    """Fetch ``url`` into ``target`` (atomic: a failed download leaves no file)."""
-    with atomic_path(target) as tmp, urllib.request.urlopen(url, timeout=timeout) as response:
-        with open(tmp, "wb") as out:
-            for block in iter(lambda: response.read(1 << 16), b""):
-                out.write(block)
 
 
 def fetch_paper_weights(
@@ -339,7 +310,7 @@ def fetch_paper_weights(
                 + manual_instructions(name)
             )
         try:
-            _download(spec.url, local, timeout)
+            download_file(spec.url, local, timeout=timeout)
         except (urllib.error.URLError, OSError) as err:
             raise PaperWeightsUnavailableError(
                 f"could not download the published weights {name!r} ({err}).\n"

@@ -408,21 +408,20 @@ def window_center(mol: Molecule, center_xy=None) -> np.ndarray:
     Parameters
     ----------
     mol : Molecule
-        The sample (checked first: a non-molecule is a TypeError, a bad one a ValueError).
+        The sample, already checked (:func:`~afmkit.structures.molecules.checked_arrays`).
     center_xy : array_like, shape (2,), optional
         Requested centre, Å.
 
     Returns
     -------
-    numpy.ndarray, shape (2,)
+    numpy.ndarray, float64, shape (2,)
         (x, y), Å.
 
     Raises
     ------
-    TypeError, ValueError
-        For an invalid molecule, or a ``center_xy`` that is not two finite numbers.
+    ValueError
+        For a ``center_xy`` that is not two finite numbers.
     """
-    checked_arrays(mol, "simulating")
     if center_xy is None:
         return scan_center(mol)
     try:
@@ -663,6 +662,7 @@ class AFMSimulator:
         """
         p = self.params
         t0 = time.perf_counter()
+        checked_arrays(mol, "simulating")
         center = window_center(mol, center_xy)
         _warn_if_too_wide(mol, p, center)
         ff, buf = self.compute_forcefield(mol, center)

@@ -60,7 +60,7 @@ from afmkit.physics.forcefield import (
     lj_coulomb_pair,
     load_lj_table,
 )
-from afmkit.physics.simulator import SimulationParams, scan_center
+from afmkit.physics.simulator import SimulationParams, window_center
 from afmkit.structures import elements
 from afmkit.structures.molecules import checked_arrays, molecule_label
 
@@ -162,19 +162,10 @@ def _check_params(params: SimulationParams | None) -> SimulationParams:
     return params
 
 
-def _check_center(center_xy: npt.ArrayLike | None, mol: Any) -> np.ndarray:
-    if center_xy is None:
-        return np.asarray(scan_center(mol), dtype=np.float64)
-    c = np.asarray(center_xy, dtype=np.float64)
-    if c.shape != (2,) or not np.all(np.isfinite(c)):
-        raise ValueError(f"center_xy must be two finite numbers (Å), got {center_xy!r}")
-    return c
-
-
 def _frame(mol: Any, params: SimulationParams | None, center_xy: npt.ArrayLike | None) -> _Frame:
     numbers, positions, charges = checked_arrays(mol, "computing descriptors")
     params = _check_params(params)
-    center = _check_center(center_xy, mol)
+    center = window_center(mol, center_xy)
     xs, ys = params.pixel_coordinates((0.0, 0.0))
     _check_inside(mol, positions, center, xs[0], xs[-1], ys[0], ys[-1])
     z_top = float(positions[:, 2].max())
@@ -829,7 +820,7 @@ def xyz_grid(
     z_min = float(z_min)
     if not np.isfinite(z_min):
         raise ValueError(f"z_min must be finite (Å), got {z_min}")
-    center = _check_center(center_xy, mol)
+    center = window_center(mol, center_xy)
     half = np.array([bx, by]) * s / 2
     rel = positions[:, :2] - center
     # half-open window [−half, half); atoms exactly on the upper edge fall outside

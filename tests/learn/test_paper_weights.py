@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
+from afmkit.fileio import atomic_path, file_digest
 from afmkit.learn import models
 from afmkit.learn import paper_weights as pw
 
@@ -124,7 +125,7 @@ def synthetic(tmp_path, monkeypatch):
     """A synthetic light file, registered as the published one (its own sha256)."""
     path = tmp_path / "model_light.h5"
     arrays = write_synthetic(path)
-    spec = pw.PaperWeights("asd-afm-light", "model_light.h5", pw.sha256_file(path), "light")
+    spec = pw.PaperWeights("asd-afm-light", "model_light.h5", file_digest(path), "light")
     monkeypatch.setitem(pw.PAPER_WEIGHTS, "asd-afm-light", spec)
     return path, arrays
 
@@ -196,7 +197,7 @@ def test_checksum_mismatch_names_the_expected_sha256(tmp_path):
     expected = pw.PAPER_WEIGHTS["asd-afm-light"].sha256
     with pytest.raises(ValueError) as err:
         models.load_pretrained("asd-afm-light", path=bad)
-    assert expected in str(err.value) and pw.sha256_file(bad) in str(err.value)
+    assert expected in str(err.value) and file_digest(bad) in str(err.value)
     with pytest.raises(FileNotFoundError):
         models.load_pretrained("asd-afm-light", path=tmp_path / "missing.h5")
     with pytest.raises(ValueError, match="only for the paper's weights"):
@@ -206,10 +207,10 @@ def test_checksum_mismatch_names_the_expected_sha256(tmp_path):
 
 
 def test_offline_download_says_how_to_get_the_file(monkeypatch, private_cache):
-    def offline(url, target, timeout):
+    def offline(url, target, *, timeout):
         raise urllib.error.URLError("no network in tests")
 
-    monkeypatch.setattr(pw, "_download", offline)
+    monkeypatch.setattr(pw, "download_file", offline)
     for name, spec in pw.PAPER_WEIGHTS.items():
         with pytest.raises(pw.PaperWeightsUnavailableError) as err:
             models.load_pretrained(name)
@@ -231,16 +232,16 @@ def test_offline_download_says_how_to_get_the_file(monkeypatch, private_cache):
 def test_download_is_verified_and_a_bad_one_removed(monkeypatch, private_cache, tmp_path):
     source = tmp_path / "published.h5"
     arrays = write_synthetic(source, seed=3)
-    spec = pw.PaperWeights("asd-afm-heavy", "model_heavy.h5", pw.sha256_file(source), "heavy")
+    spec = pw.PaperWeights("asd-afm-heavy", "model_heavy.h5", file_digest(source), "heavy")
     monkeypatch.setitem(pw.PAPER_WEIGHTS, "asd-afm-heavy", spec)
     calls = []
 
-    def fake_download(url, target, timeout):
+    def fake_download(url, target, *, timeout):
         calls.append(url)
-        with pw.atomic_path(target) as tmp:
+        with atomic_path(target) as tmp:
             tmp.write_bytes(source.read_bytes())
 
-    monkeypatch.setattr(pw, "_download", fake_download)
+    monkeypatch.setattr(pw, "download_file", fake_download)
     model = models.load_pretrained("asd-afm-heavy")
     assert calls == [spec.url]
     first = model.get_layer("conv3d_1").get_weights()[0]
@@ -260,7 +261,7 @@ def test_download_is_verified_and_a_bad_one_removed(monkeypatch, private_cache, 
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_files_convert(name, private_cache):
     path = _need_real(name)
-    assert pw.sha256_file(path) == pw.PAPER_WEIGHTS[name].sha256
+    assert file_digest(path) == pw.PAPER_WEIGHTS[name].sha256
     model = models.load_pretrained(name, path=path)
     assert model.count_params() == 122_811
     with h5py.File(path, "r") as f:
