@@ -352,6 +352,37 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_campaign(args: argparse.Namespace) -> int:
+    from afmkit.learn.campaign import CampaignConfig, export_campaign, run_campaign
+    from afmkit.learn.models import WEIGHTS_DIR
+
+    if args.export:
+        test = f"{args.shards}-test" if args.shards else None
+        report = export_campaign(args.mode, args.export, args.checkpoints, test_shards=test,
+                                 weights_dir=args.weights_dir, held_out=args.held_out)  # fmt: skip
+        _log(f"{args.export}: held-out {json.dumps(report['held_out'])}; "
+             f"targets met {json.dumps(report['targets_met'])}")  # fmt: skip
+        from afmkit.learn.campaign import shipped_records
+        from afmkit.plotting.training import learning_curve_figure
+
+        records = shipped_records(weights_dir=args.weights_dir)
+        png = Path(args.weights_dir or WEIGHTS_DIR) / "learning_curves.png"
+        learning_curve_figure(records, png)
+        _log(f"learning curves of {', '.join(records)}: {png}")
+        return 0
+    if not args.shards or not args.until_samples:
+        raise SystemExit("afmkit campaign: --shards and --until-samples are needed to train")
+    config = CampaignConfig(
+        mode=args.mode, shards=args.shards, until_samples=args.until_samples,
+        directory=args.checkpoints, hours=args.hours, chunk_samples=args.chunk_samples,
+        held_out=args.held_out, seed=args.seed, precision=args.precision,
+    )  # fmt: skip
+    record = run_campaign(config, log=_log)
+    _log(f"{args.mode}: {record['samples_seen']:,} samples seen over {record['molecules']:,} "
+         f"molecules in {record['hours']:.2f} h ({len(record['sittings'])} sittings)")  # fmt: skip
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 # match
 # --------------------------------------------------------------------------------------------
@@ -601,7 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        With the subcommands ``demo``, ``simulate``, ``generate``, ``train`` and ``match``.
+        With the subcommands ``demo``, ``simulate``, ``generate``, ``train``, ``campaign`` and
+        ``match``.
     """
     parser = argparse.ArgumentParser(
         prog="afmkit",
@@ -691,6 +723,36 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quick", action="store_true", help="tiny run (also AFMKIT_QUICK=1)")
     train.add_argument("--full", action="store_true", help="ignore AFMKIT_QUICK")
     train.set_defaults(func=_cmd_train)
+
+    campaign = sub.add_parser(
+        "campaign",
+        help="train a model toward a sample budget over several sittings (resumable)",
+        description="Continue the training campaign of a model from its checkpoint "
+        "(CHECKPOINTS/<mode>.keras with optimizer state, CHECKPOINTS/<mode>.json with the "
+        "learning curve): train chunk after chunk on PREFIX-train shards, score held-out "
+        "molecules after each, stop at --until-samples or when --hours are spent. --export NAME "
+        "writes the shipped weights afmkit/learn/weights/NAME.* from the checkpoint instead.",
+    )
+    campaign.add_argument("mode", choices=("dsh", "es", "xyz"))
+    campaign.add_argument("--shards", default=None,
+                          help="shard dirs PREFIX-train, PREFIX-val (and PREFIX-test for --export)")
+    campaign.add_argument("--until-samples", type=_positive_int, default=None,
+                          help="training samples seen in all, over every sitting")
+    campaign.add_argument("--hours", type=float, default=None, help="budget of this sitting")
+    campaign.add_argument("--checkpoints", default="checkpoints",
+                          help="checkpoint directory (default: checkpoints)")
+    campaign.add_argument("--chunk-samples", type=_positive_int, default=6000,
+                          help="samples between checkpoints (default 6000)")
+    campaign.add_argument("--held-out", type=_positive_int, default=16,
+                          help="held-out test-split molecules scored per chunk (default 16)")
+    campaign.add_argument("--precision", choices=("float32", "mixed_bfloat16"),
+                          default="float32", help="dtype policy of a new campaign")
+    campaign.add_argument("--seed", type=int, default=0)
+    campaign.add_argument("--export", metavar="NAME", default=None,
+                          help="write afmkit/learn/weights/NAME.* from the checkpoint and stop")
+    campaign.add_argument("--weights-dir", default=None,
+                          help="with --export: folder instead of afmkit/learn/weights")
+    campaign.set_defaults(func=_cmd_campaign)
 
     methods = ("hybrid", "descriptors", "df")  # matching.METHODS, without importing matching
     match = sub.add_parser(

@@ -8,9 +8,11 @@ calls. Run: ``.venv/bin/python benchmarks/bench_training.py [--models dsh es xyz
 
 ``--options`` measures the CPU options for DSH training side by side, each in a fresh process
 (so thread and backend settings take effect) and in alternating rounds (so a load change on the
-machine hits every option alike): float32 (the baseline), Keras's ``mixed_bfloat16`` policy, XLA
-``jit_compile``, batch sizes 15 and 60, one inter-op thread, oneDNN off, and the JAX backend.
-For each it prints training samples/s (median over rounds), the ratio to float32, and the loss
+machine hits every option alike): the setting before issue 12 (float32, symmetric padding by
+concatenation: the baseline), float32 with the backend's native symmetric pad (today's default),
+Keras's ``mixed_bfloat16`` policy with either padding, XLA ``jit_compile``, batch sizes 15 and 60,
+one inter-op thread, oneDNN off, and the JAX backend.
+For each it prints training samples/s (median over rounds), the ratio to the baseline, and the loss
 after ``--loss-steps`` steps on one fixed batch (same seed), to see whether a faster option keeps
 the optimisation. ``--profile`` prints where a DSH forward pass spends its time, layer by layer.
 ``--accuracy`` trains DSH on simulated light-set shards (written once to ``--shards``) in float32
@@ -57,10 +59,16 @@ def _rate(fn, n_samples: int, steps: int) -> float:
     return n_samples * steps / (time.perf_counter() - t0)
 
 
-#: name → (environment changes, arguments of one measurement run)
+#: The training setting before issue 12: float32 and padding by concatenation on every backend.
+BASELINE = "f32, concat pad (old)"
+
+#: name → (environment changes, arguments of one measurement run); all but those marked
+#: "concat pad" use the backend's native symmetric pad (the default since issue 12)
 OPTIONS: dict[str, tuple[dict[str, str], list[str]]] = {
+    BASELINE: ({}, ["--concat-pad"]),
     "float32": ({}, []),
     "mixed_bfloat16": ({}, ["--policy", "mixed_bfloat16"]),
+    "bf16, concat pad": ({}, ["--policy", "mixed_bfloat16", "--concat-pad"]),
     "jit_compile (XLA)": ({}, ["--jit"]),
     "batch 15": ({}, ["--batch", "15"]),
     "batch 60": ({}, ["--batch", "60"]),
@@ -72,6 +80,8 @@ OPTIONS: dict[str, tuple[dict[str, str], list[str]]] = {
 
 def one_run(args: argparse.Namespace) -> dict:
     """Train DSH on one fixed random batch: samples/s and the loss after ``loss_steps`` steps."""
+    if args.concat_pad:
+        models._NATIVE_SYMMETRIC_PAD = ()  # the padding of before issue 12
     if args.policy:
         keras.mixed_precision.set_dtype_policy(args.policy)
     keras.utils.set_random_seed(0)
@@ -151,19 +161,19 @@ def compare_options(args: argparse.Namespace) -> None:
                 print(f"round {r + 1}: {name} failed: {out.stderr.strip().splitlines()[-1:]}")
                 continue
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(f"round {r + 1}: {name:<20} {results[name][-1]['rate']:6.1f} samples/s",
+            print(f"round {r + 1}: {name:<22} {results[name][-1]['rate']:6.1f} samples/s",
                   flush=True)  # fmt: skip
-    base_runs = results.get("float32") or []
+    base_runs = results.get(BASELINE) or []
     base = statistics.median(x["rate"] for x in base_runs) if base_runs else None
     print(f"\nDSH training, {args.rounds} rounds × {args.steps} steps, input {tuple(args.size)}")
-    print(f"{'option':<20} {'samples/s':>10} {'× float32':>10} {'loss after':>11}")
+    print(f"{'option':<22} {'samples/s':>10} {'× old':>10} {'loss after':>11}")
     for name, runs in results.items():
         if not runs:
-            print(f"{name:<20} {'failed':>10}")
+            print(f"{name:<22} {'failed':>10}")
             continue
         rate = statistics.median(x["rate"] for x in runs)
         ratio = f"{rate / base:10.2f}" if base else f"{'':>10}"
-        print(f"{name:<20} {rate:10.1f} {ratio} {runs[-1]['loss']:11.4f}")
+        print(f"{name:<22} {rate:10.1f} {ratio} {runs[-1]['loss']:11.4f}")
 
 
 def profile_layers(args: argparse.Namespace) -> None:
@@ -223,6 +233,7 @@ def main() -> None:
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--policy", default="", help=argparse.SUPPRESS)
     parser.add_argument("--jit", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--concat-pad", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_run(args)))

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -44,6 +45,7 @@ __all__ = [
     "ShardDataset",
     "ShardError",
     "TARGETS",
+    "keys_for_mode",
     "compute_targets",
     "finish_batch",
     "load_shard",
@@ -404,6 +406,23 @@ def finish_batch(raw: dict, mode: str, rng, augment: bool, augment_kwargs: dict,
 
 
 # --- shards ------------------------------------------------------------------------------
+def keys_for_mode(mode: str) -> frozenset[str]:
+    """The shard arrays that :func:`finish_batch` needs to feed ``mode``.
+
+    Parameters
+    ----------
+    mode : {"dsh", "es", "xyz"}
+        The model to feed.
+
+    Returns
+    -------
+    frozenset of str
+        The input stacks ("X" or "X_co", and "X_xe" for "es") and the targets of ``mode``.
+    """
+    stacks = ("X_co", "X_xe") if mode == "es" else ("X", "X_co")
+    return frozenset((*stacks, *TARGETS[mode]))
+
+
 def _shard_path(directory: Path, index: int, fmt: str) -> Path:
     return directory / f"shard-{index:05d}.{'h5' if fmt == 'h5' else 'npz'}"
 
@@ -420,13 +439,16 @@ def _save_shard(path: Path, batch: dict, fmt: str) -> None:
             np.savez(tmp, **batch)
 
 
-def load_shard(path: str | Path) -> dict[str, np.ndarray]:
+def load_shard(path: str | Path, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
     """Read one training shard (.npz or .h5) into a dict of arrays.
 
     Parameters
     ----------
     path : str or Path
         The shard file.
+    keys : collection of str, optional
+        Read only these arrays (those of them the shard holds); default all. A DSH model fed
+        from CO + Xe shards needs half the bytes (:func:`keys_for_mode`).
 
     Returns
     -------
@@ -444,9 +466,9 @@ def load_shard(path: str | Path) -> dict[str, np.ndarray]:
             import h5py
 
             with h5py.File(path, "r") as f:
-                return {key: f[key][()] for key in f}
+                return {key: f[key][()] for key in f if keys is None or key in keys}
         with np.load(path, allow_pickle=False) as z:
-            return {key: z[key] for key in z.files}
+            return {key: z[key] for key in z.files if keys is None or key in keys}
     except FileNotFoundError as err:
         raise ShardError(f"shard {path} does not exist") from err
     except Exception as err:
@@ -599,11 +621,28 @@ class ShardDataset(keras.utils.PyDataset):
         return len(self.paths)
 
     def __getitem__(self, index: int):
+        return self.batch(self.epoch, index)
+
+    def batch(self, epoch: int, index: int):
+        """Batch ``index`` of epoch ``epoch``: the same arguments always give the same batch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch (sets the shard order when shuffling, and the augmentation).
+        index : int
+            Position in that epoch's order, ``0 <= index < len(self)``.
+
+        Returns
+        -------
+        tuple
+            ``(X, Y)`` as :func:`finish_batch`.
+        """
         order = np.arange(len(self.paths))
-        if self.shuffle and self.epoch > 0:
-            order = np.random.default_rng([self.seed, self.epoch, 0]).permutation(order)
-        raw = load_shard(self.paths[order[index]])
-        rng = np.random.default_rng([self.seed, self.epoch, int(order[index]), 1])
+        if self.shuffle and epoch > 0:
+            order = np.random.default_rng([self.seed, epoch, 0]).permutation(order)
+        raw = load_shard(self.paths[order[index]], keys_for_mode(self.mode))
+        rng = np.random.default_rng([self.seed, epoch, int(order[index]), 1])
         return finish_batch(raw, self.mode, rng, self.augment, self.augment_kwargs)
 
     def on_epoch_end(self) -> None:

@@ -27,10 +27,11 @@ one group per layer, whose attribute ``weight_names`` lists its datasets, e.g. g
 the latent convs, 3–9 the Atomic Disks branch, 10–16 vdW Spheres, 17–23 Height Map (each branch:
 convs 1a, 1b, 2a, 2b, 3a, 3b, out).
 
-Reading afmkit stacks (measured; see :func:`compare_models`): input (B, 128, 128, 10) with axes
-(x, y, slice), last slice closest, each slice normalised (:func:`afmkit.learn.augment.preprocess`);
-the models read afmkit stacks best at afmkit's default scan height (closest lower turning point
-of the probe particle 2.5 Å above the top nucleus, ``SimulationParams().z_closest``).
+Reading afmkit stacks (measured; see :func:`afmkit.learn.heldout.compare_models`): input
+(B, 128, 128, 10) with axes (x, y, slice), last slice closest, each slice normalised
+(:func:`afmkit.learn.augment.preprocess`); the models read afmkit stacks best at afmkit's default
+scan height (closest lower turning point of the probe particle 2.5 Å above the top nucleus,
+``SimulationParams().z_closest``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from __future__ import annotations
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,11 +48,6 @@ import numpy as np
 
 from afmkit.fileio import cache_dir, file_digest
 from afmkit.fileio import download as download_file
-from afmkit.learn.augment import preprocess
-from afmkit.physics.simulator import AFMSimulator, SimulationParams
-from afmkit.structures.molecule_sets import molecule_set
-from afmkit.targets import descriptors
-from afmkit.targets.rotations import select_rotations
 
 __all__ = [
     "ASD_AFM_COMMIT",
@@ -60,20 +55,15 @@ __all__ = [
     "ASD_AFM_REFERENCE",
     "DSH_LAYER_ORDER",
     "PAPER_WEIGHTS",
-    "HeldOutSet",
     "PaperWeights",
     "PaperWeightsUnavailableError",
-    "compare_models",
-    "comparison_table",
     "converted_path",
     "dsh_arrays",
     "fetch_paper_weights",
-    "held_out_set",
     "how_to_get",
     "manual_instructions",
     "paper_dir",
     "read_keras2_weights",
-    "simulated_set",
     "verify_file",
 ]
 
@@ -441,165 +431,3 @@ def _expected_kernel(layer: str) -> tuple[int, ...]:
     if layer.endswith("conv_out"):
         return (3, 3, 16, 1)
     return (3, 3, 16, 16)
-
-
-# ---------------------------------------------------------------------------------------------
-# comparing models on held-out afmkit stacks
-# ---------------------------------------------------------------------------------------------
-#: The descriptors the DSH models predict, in output order, with their afmkit functions.
-_DSH_TARGETS = {
-    "atomic_disks": descriptors.atomic_disks,
-    "vdw_spheres": lambda mol, params: descriptors.vdw_spheres(mol, params, reference="floor"),
-    "height_map": lambda mol, params: descriptors.height_map(mol, params, reference="floor"),
-}
-
-
-@dataclass
-class HeldOutSet:
-    """Simulated stacks of held-out molecules and afmkit's descriptors of them.
-
-    Attributes
-    ----------
-    molecules : list of Molecule
-        The molecules, each rotated into its best viewing direction (thesis Eq. 25).
-    X : numpy.ndarray
-        (B, 128, 128, 10) float32 normalised Δf stacks (:func:`~afmkit.learn.augment.preprocess`).
-    targets : dict
-        "atomic_disks", "vdw_spheres", "height_map" → (B, 128, 128) float32, Å (Atomic Disks
-        above their cut-off level, the other two above their floor, as the training targets).
-    params : SimulationParams
-        The simulation settings.
-    """
-
-    molecules: list
-    X: np.ndarray
-    targets: dict[str, np.ndarray]
-    params: SimulationParams
-
-
-def simulated_set(molecules: Sequence[Any], params: SimulationParams | None = None) -> HeldOutSet:
-    """Simulate ``molecules`` as they are (already in scan orientation) and compute their targets.
-
-    Parameters
-    ----------
-    molecules : sequence of Molecule
-        Molecules in scan orientation (positions in Å); ≈ 0.3–1 s each.
-    params : SimulationParams, optional
-        Simulation (default ``SimulationParams()``: CO tip, closest lower turning point 2.5 Å
-        above the top nucleus, where the paper's weights read afmkit stacks best).
-
-    Returns
-    -------
-    HeldOutSet
-        The normalised 10-slice stacks and the descriptors.
-    """
-    params = SimulationParams() if params is None else params
-    mols = list(molecules)
-    sim = AFMSimulator(params)
-    X = preprocess(np.stack([sim(m) for m in mols]))
-    targets = {
-        key: np.stack([fn(m, params) for m in mols]).astype(np.float32)
-        for key, fn in _DSH_TARGETS.items()
-    }
-    return HeldOutSet(mols, X, targets, params)
-
-
-def held_out_set(
-    n: int = 8,
-    molecules: str = "light",
-    params: SimulationParams | None = None,
-) -> HeldOutSet:
-    """Stacks of ``n`` test-split molecules in their best view, with their descriptors.
-
-    Parameters
-    ----------
-    n : int
-        Number of molecules (the first ``n`` of the set's test split); ≈ 0.3–1 s each.
-    molecules : str
-        Molecule set, "light" (QM9) or "heavy"
-        (:func:`afmkit.structures.molecule_sets.molecule_set`).
-    params : SimulationParams, optional
-        As :func:`simulated_set`.
-
-    Returns
-    -------
-    HeldOutSet
-        The stacks and targets.
-    """
-    test_split = molecule_set(molecules, "test", n)
-    return simulated_set(
-        [m.rotated(select_rotations(m, n_best=1)[0][0]) for m in test_split], params
-    )
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
-    if a.std() == 0 or b.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-def compare_models(
-    models: Mapping[str, Any], held_out: HeldOutSet, batch_size: int = 8
-) -> dict[str, dict[str, Any]]:
-    """Pearson r of each DSH model's outputs with afmkit's descriptors, per molecule.
-
-    Parameters
-    ----------
-    models : mapping
-        Label → DSH model (outputs Atomic Disks, vdW Spheres, Height Map), e.g.
-        ``{"dsh-light": ..., "asd-afm-light": ...}``.
-    held_out : HeldOutSet
-        The stacks and targets (:func:`held_out_set`).
-    batch_size : int
-        Samples per prediction step.
-
-    Returns
-    -------
-    dict
-        Label → ``{"r": {descriptor: (B,) array of r}, "median": {descriptor: float},
-        "predictions": {descriptor: (B, 128, 128) array, Å}}``.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for label, model in models.items():
-        pred = model.predict(held_out.X, batch_size=batch_size, verbose=0)
-        pred = dict(zip(_DSH_TARGETS, (np.asarray(p) for p in pred), strict=True))
-        r = {
-            key: np.array([_pearson(p, t) for p, t in zip(pred[key], target, strict=True)])
-            for key, target in held_out.targets.items()
-        }
-        out[label] = {
-            "r": r,
-            "median": {key: float(np.nanmedian(v)) for key, v in r.items()},
-            "predictions": pred,
-        }
-    return out
-
-
-def comparison_table(
-    result: Mapping[str, Mapping[str, Any]], n: int | None = None, what: str = "held-out molecules"
-) -> str:
-    """A text table of the median r per model and descriptor from :func:`compare_models`.
-
-    Parameters
-    ----------
-    result : mapping
-        What :func:`compare_models` returned.
-    n : int, optional
-        Number of stacks, for the heading.
-    what : str
-        What the stacks are, for the heading.
-
-    Returns
-    -------
-    str
-        A heading, a header line and one line per model.
-    """
-    keys: Sequence[str] = tuple(_DSH_TARGETS)
-    width = max([len("model"), *(len(label) for label in result)]) + 2
-    head = "median Pearson r with afmkit's descriptors" + (f" over {n} {what}" if n else "")
-    lines = [head, f"{'model':{width}s}" + "".join(f"{k:>14s}" for k in keys)]
-    for label, res in result.items():
-        lines.append(f"{label:{width}s}" + "".join(f"{res['median'][k]:14.3f}" for k in keys))
-    return "\n".join(lines)

@@ -4,6 +4,8 @@
   epoch (handed in as ``plot_loss``) to write ``loss_curve.png`` from the run's Keras CSV log.
 * :func:`loss_figure` (plotly) draws a Keras history; the live training monitor of
   :mod:`afmkit.widgets.training` redraws it in place after every epoch.
+* :func:`learning_curve_figure` (Matplotlib) draws training campaigns: held-out metrics and
+  validation loss against samples seen, with the targets and the thesis's values.
 * :func:`xyz_detection_figure` and :func:`precision_recall_figure` (plotly) are the two figures of
   the xyz prediction browser; :func:`update_xyz_detection` and :func:`update_precision_recall`
   redraw them in place.
@@ -20,7 +22,9 @@ import numpy as np
 from afmkit.fileio import atomic_path
 
 __all__ = [
+    "THESIS_SAMPLES",
     "atom_marker_sizes",
+    "learning_curve_figure",
     "loss_figure",
     "plot_loss_curve",
     "precision_recall_figure",
@@ -306,3 +310,76 @@ def update_precision_recall(
     with figure.batch_update():
         figure.data[1].x, figure.data[1].y = per_atom.recall, per_atom.precision
         figure.data[2].x, figure.data[2].y = [box_recall], [box_precision]
+
+
+#: Samples the thesis's models saw (≈ 5 M each, two V100 GPUs, two days; thesis §3.3).
+THESIS_SAMPLES = 5_000_000
+
+#: Held-out metrics drawn per mode in :func:`learning_curve_figure`: key → label.
+_CURVE_METRICS = {
+    "dsh": {"vdw_spheres_r": "vdW Spheres r", "height_map_r": "Height Map r",
+            "atomic_disks_r": "Atomic Disks r"},
+    "es": {"es_map_r": "ES map r", "height_map_r": "Height Map r"},
+    "xyz": {"precision@0.5": "precision @0.5", "recall@0.5": "recall @0.5"},
+}  # fmt: skip
+
+
+def learning_curve_figure(
+    records: Mapping[str, Mapping[str, Any]], png_path: str | Path | None = None
+) -> Any:
+    """Held-out metrics and validation loss against samples seen, one row per campaign.
+
+    Left: the held-out metrics of :func:`afmkit.learn.heldout.held_out_metrics` (median Pearson r,
+    or xyz precision/recall) with the targets of :data:`afmkit.learn.heldout.TARGETS` dashed and
+    the thesis's value, where it reports one, as a star at the thesis's ≈ 5 M samples. Right: the
+    validation loss, with the thesis's test loss as a star (its targets and augmentation differ
+    in details, so compare the trend, not the last digit). Log-scaled samples axis.
+
+    Parameters
+    ----------
+    records : mapping
+        Label (e.g. "dsh-light") → campaign record (:func:`afmkit.learn.campaign.load_record`).
+    png_path : str or Path, optional
+        Also write the figure there (atomically).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (2 panels per record).
+    """
+    from matplotlib.figure import Figure
+
+    from afmkit.learn.heldout import TARGETS, THESIS
+
+    fig = Figure(figsize=(10, 3.2 * len(records)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(records), 2, squeeze=False))
+    for (label, record), (ax_m, ax_l) in zip(records.items(), axes, strict=True):
+        mode = record["mode"]
+        curve = [p for p in record["curve"] if p["samples_seen"] > 0]
+        seen = np.array([p["samples_seen"] for p in curve], dtype=float)
+        for k, (key, name) in enumerate(_CURVE_METRICS[mode].items()):
+            color = f"C{k}"
+            ax_m.plot(seen, [p.get(key, np.nan) for p in curve], "o-", ms=3, color=color,
+                      label=name)  # fmt: skip
+            if key in TARGETS[mode]:
+                ax_m.axhline(TARGETS[mode][key][0], color=color, ls="--", lw=0.8)
+            if key in THESIS[mode]:
+                ax_m.plot(THESIS_SAMPLES, THESIS[mode][key], "*", ms=12, color=color)
+        ax_m.set(xscale="log", xlabel="training samples seen", ylabel="held-out score",
+                 title=f"{label}: {record['molecules']:,} molecules, {record['hours']:.1f} h "
+                       "(dashed: targets, ★: thesis)")  # fmt: skip
+        ax_m.legend(fontsize=8, loc="lower right")
+        ax_l.plot(seen, [p["val_loss"] for p in curve], "s-", ms=3, color="C3",
+                  label="afmkit validation")  # fmt: skip
+        if "test_loss" in THESIS[mode]:
+            ax_l.plot(THESIS_SAMPLES, THESIS[mode]["test_loss"], "*", ms=12, color="k",
+                      label="thesis test loss")  # fmt: skip
+        ax_l.set(xscale="log", yscale="log", xlabel="training samples seen", ylabel="loss",
+                 title=f"{label}: loss")  # fmt: skip
+        ax_l.legend(fontsize=8)
+        for ax in (ax_m, ax_l):
+            ax.grid(alpha=0.3, which="both")
+    if png_path is not None:
+        with atomic_path(Path(png_path)) as tmp:
+            fig.savefig(tmp, dpi=90)
+    return fig

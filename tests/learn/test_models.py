@@ -145,6 +145,14 @@ def test_relu_outputs_start_alive():
 # ------------------------------------------------------------------------- symmetric padding
 
 
+@pytest.fixture(params=["native", "concatenation"])
+def pad_path(request, monkeypatch):
+    """Run a padding test with the backend's native pad and with the concatenation fallback."""
+    if request.param == "concatenation":
+        monkeypatch.setattr(models, "_NATIVE_SYMMETRIC_PAD", ())
+    return request.param
+
+
 @pytest.mark.parametrize(
     "shape, padding",
     [
@@ -153,7 +161,7 @@ def test_relu_outputs_start_alive():
         ((3, 1, 2, 1), (1, 2)),  # axes of length 1 and 2: edge repeat / mirror incl. edge
     ],
 )
-def test_symmetric_padding_2d_matches_numpy(shape, padding):
+def test_symmetric_padding_2d_matches_numpy(shape, padding, pad_path):
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     layer = models.SymmetricPadding2D(padding)
     pairs = models._normalize_padding(padding, 2)
@@ -171,7 +179,7 @@ def test_symmetric_padding_2d_matches_numpy(shape, padding):
         ((1, 4, 3, 2, 2), ((1, 2), (3, 0), (2, 2))),
     ],
 )
-def test_symmetric_padding_3d_matches_numpy(shape, padding):
+def test_symmetric_padding_3d_matches_numpy(shape, padding, pad_path):
     x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     pairs = models._normalize_padding(padding, 3)
     expected = np.pad(x, ((0, 0), *pairs, (0, 0)), mode="symmetric")
@@ -179,7 +187,7 @@ def test_symmetric_padding_3d_matches_numpy(shape, padding):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_symmetric_is_not_reflect_on_two_slices():
+def test_symmetric_is_not_reflect_on_two_slices(pad_path):
     """The padding trap: with 2 slices in z, "reflect" would put the *other* slice outside."""
     x = np.arange(2, dtype=np.float32).reshape(1, 1, 1, 2, 1) + 1.0  # z values [1, 2]
     out = keras.ops.convert_to_numpy(models.SymmetricPadding3D((0, 0, 1))(x))
@@ -187,7 +195,7 @@ def test_symmetric_is_not_reflect_on_two_slices():
     assert np.pad(x[0, 0, 0, :, 0], 1, mode="reflect").tolist() == [2.0, 1.0, 2.0, 1.0]
 
 
-def test_symmetric_pad_function_and_errors():
+def test_symmetric_pad_function_and_errors(pad_path):
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
     out = keras.ops.convert_to_numpy(models.symmetric_pad(x, [(1, 2), (3, 0)]))
     np.testing.assert_array_equal(out, np.pad(x, [(1, 2), (3, 0)], mode="symmetric"))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from afmkit.fileio import atomic_path, file_digest
-from afmkit.learn import models
+from afmkit.learn import heldout, models
 from afmkit.learn import paper_weights as pw
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "asd-afm-weights"
@@ -276,17 +276,17 @@ def test_paper_light_model_reads_afmkit_stacks(private_cache):
     """Held-out QM9 molecules, best view, default simulation: vdW Spheres median r ≥ 0.9."""
     path = _need_real("asd-afm-light")
     model = models.load_pretrained("asd-afm-light", path=path)
-    held_out = pw.held_out_set(4)
+    held_out = heldout.held_out_set(4)
     assert held_out.X.shape == (4, 128, 128, 10)
-    result = pw.compare_models({"asd-afm-light": model}, held_out)["asd-afm-light"]
+    result = heldout.compare_models({"asd-afm-light": model}, held_out)["asd-afm-light"]
     assert result["median"]["vdw_spheres"] >= 0.9, result["r"]
     assert result["median"]["height_map"] >= 0.9, result["r"]
     # the slice order matters: reversed stacks (closest slice first) read far worse
-    reversed_set = pw.HeldOutSet(
+    reversed_set = heldout.HeldOutSet(
         held_out.molecules, np.ascontiguousarray(held_out.X[..., ::-1]), held_out.targets,
         held_out.params,
     )  # fmt: skip
-    worse = pw.compare_models({"reversed": model}, reversed_set)["reversed"]
+    worse = heldout.compare_models({"reversed": model}, reversed_set)["reversed"]
     assert worse["median"]["vdw_spheres"] < result["median"]["vdw_spheres"] - 0.2
-    table = pw.comparison_table({"asd-afm-light": result}, 4)
+    table = heldout.comparison_table({"asd-afm-light": result}, 4)
     assert "asd-afm-light" in table and "vdw_spheres" in table

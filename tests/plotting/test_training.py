@@ -33,3 +33,25 @@ def test_xyz_figures_update_in_place():
     pr = T.precision_recall_figure(per_box, 1)
     T.update_precision_recall(pr, per_box, 1.0, 0.5)
     assert list(pr.data[2].x) == [0.5] and list(pr.data[2].y) == [1.0]
+
+
+def test_learning_curve_figure_marks_targets_and_thesis(tmp_path):
+    def record(mode, keys):
+        def point(n):
+            scores = {k: min(0.99, 0.5 + n / 1e6) for k in keys}
+            return {"samples_seen": n, "hours": n / 1e5, "val_loss": 0.1 / (1 + n / 1e4), **scores}
+
+        curve = [point(n) for n in (0, 6000, 12000)]
+        return {"mode": mode, "molecules": 5000, "hours": 0.12, "curve": curve}
+
+    records = {"dsh-light": record("dsh", ["vdw_spheres_r", "height_map_r", "atomic_disks_r"]),
+               "xyz-light": record("xyz", ["precision@0.5", "recall@0.5"])}  # fmt: skip
+    fig = T.learning_curve_figure(records, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    ax_dsh, ax_loss, ax_xyz, _ = fig.axes
+    assert ax_dsh.get_xscale() == "log" and ax_loss.get_yscale() == "log"
+    assert [line.get_ydata()[0] for line in ax_dsh.lines if line.get_linestyle() == "--"] == [
+        0.95, 0.98, 0.80]  # fmt: skip
+    stars = [line for line in ax_xyz.lines if line.get_marker() == "*"]
+    assert [float(s.get_xdata()[0]) for s in stars] == [T.THESIS_SAMPLES] * 2
+    assert len(ax_dsh.lines[0].get_xdata()) == 2  # the untrained point (0 samples) is left out
