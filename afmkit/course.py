@@ -56,8 +56,34 @@ def pick(quick: bool, quick_value, full_value):
     return quick_value if quick else full_value
 
 
+def _training_devices(backend: str) -> str:
+    """One line: the devices the Keras backend trains on (GPU names, or the CPU)."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        names = [tf.config.experimental.get_device_details(g).get("device_name", g.name)
+                 for g in gpus]  # fmt: skip
+    elif backend == "jax":
+        import jax
+
+        names = [str(d) for d in jax.devices() if d.platform == "gpu"]
+    elif backend == "torch":
+        import torch
+
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    else:
+        names = []
+    if names:
+        return f"Training runs on GPU: {'; '.join(names)}"
+    return f"Training runs on the CPU ({os.cpu_count()} cores): {backend} sees no GPU"
+
+
 def environment_report() -> str:
-    """A few lines saying what this kernel computes on: Python, Keras backend, OpenCL devices.
+    """A few lines saying what this kernel computes on: Python, Keras, GPU or CPU, OpenCL.
+
+    Names the Keras backend and the devices it trains on (the GPUs it sees, or the CPU, so a
+    JupyterHub user can tell whether a GPU profile worked) and the OpenCL devices.
 
     Also says what afmkit falls back to when no OpenCL device is found (NumPy, with one warning)
     and the hint conda users need (``ocl-icd-system``) to see a vendor driver.
@@ -72,6 +98,7 @@ def environment_report() -> str:
         import keras
 
         lines.append(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
+        lines.append(_training_devices(keras.backend.backend()))
     except Exception as exc:  # pragma: no cover - keras is a dependency
         lines.append(f"Keras not importable: {exc}")
     try:

@@ -6,10 +6,13 @@ layer, and importing the re-export modules is silent (no deprecation noise in th
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
+
+import afmkit
 
 PUBLIC = {
     "afmkit": ("Molecule", "read_xyz", "write_xyz", "AFMSimulator", "SimulationParams"),
@@ -74,3 +77,27 @@ def test_physics_panel_does_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**clean, **env}, timeout=300, check=True)  # fmt: skip
+
+
+def test_tensorflow_starts_quietly_after_afmkit():
+    """No native start-up chatter on stderr (Jupyter shows it as red boxes); the level is set."""
+    out = _python("import afmkit, os, keras; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")
+    assert out.stdout.strip() == "2"
+    assert out.stderr == "", out.stderr
+    mine = _python("import afmkit, os; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])",
+                   TF_CPP_MIN_LOG_LEVEL="0")  # fmt: skip
+    assert mine.stdout.strip() == "0"  # the user's choice stands
+
+
+def test_import_log_filter_keeps_what_is_not_benign():
+    text = ("I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on. You may see\n"
+            "E0000 00:00:1.0 1 something.cc:1] a real problem\n"
+            "I0000 00:00:1.0 1 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+            )  # fmt: skip
+    assert afmkit.filter_import_log(text) == "E0000 00:00:1.0 1 something.cc:1] a real problem\n"
