@@ -26,7 +26,7 @@ VENV_PY  := $(VENV_BIN)/python
 STAMP    := $(VENV)/.afmkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab demo test test-browser browser-deps lint bench clean distclean
+.PHONY: help venv lab demo test test-browser browser-deps lint bench student clean distclean
 
 help:
 	@echo "afmkit make targets:"
@@ -37,6 +37,7 @@ help:
 	@echo "  make browser-deps  install Debian's chromium if $(CHROMIUM) is missing (apt-get)"
 	@echo "  make lint       ruff check"
 	@echo "  make bench      run the speed scripts in benchmarks/"
+	@echo "  make student    student copies of the notebooks, solutions removed, in $(STUDENT)/"
 	@echo "  make venv       only create/update $(VENV)"
 	@echo "  make clean      remove caches and $(OUT)/ (keeps $(VENV))"
 	@echo "  make distclean  clean, and remove $(VENV)"
@@ -98,6 +99,13 @@ bench: $(STAMP)
 		MPLBACKEND=Agg $(VENV_PY) "$$script"; \
 	done; \
 	[ "$$found" = 1 ] || echo "no benchmark scripts in benchmarks/"
+
+# Student copies of notebooks/NN_*.ipynb with the <details> solutions removed (git-ignored;
+# made again, never committed). Standard library only: the venv's Python if there is one.
+STUDENT ?= student
+
+student:
+	$(if $(wildcard $(VENV_PY)),$(VENV_PY),$(PYTHON)) scripts/make_student_copies.py --out $(STUDENT)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache build dist *.egg-info
