@@ -218,6 +218,9 @@ def simulate_file(
     png: str | Path | None = None,
     probe: str = "CO",
     backend: str = "auto",
+    scan_size: tuple[float, float] | None = None,
+    pixels: tuple[int, int] | None = None,
+    charges: str = "file",
 ) -> Path:
     """Simulate the Δf stack of the molecule in an .xyz file and save it as ``.npz``.
 
@@ -237,6 +240,14 @@ def simulate_file(
         The tip.
     backend : {"auto", "opencl", "numpy"}
         Simulator backend.
+    scan_size : (float, float), optional
+        Scan window (x, y), Å; default ``SimulationParams().scan_size`` (16 × 16 Å).
+    pixels : (int, int), optional
+        Image size; default 128 × 128.
+    charges : {"file", "gasteiger"}
+        Partial charges (e): those in the file (a 5th column; a plain .xyz has none, so zero and
+        no electrostatics: said in the output), or Gasteiger charges estimated from the geometry
+        (:func:`afmkit.structures.molecules.estimate_charges`, RDKit bond perception).
 
     Returns
     -------
@@ -247,14 +258,29 @@ def simulate_file(
     ------
     XYZFormatError
         For a malformed .xyz file (a ``ValueError``).
+    ValueError
+        For an unknown element, bad window or pixel sizes, a window with no atom in it, or
+        charges that cannot be estimated.
     FileNotFoundError
         If ``xyz`` does not exist.
     """
     from afmkit import AFMSimulator, SimulationParams, read_xyz
+    from afmkit.structures.molecules import estimate_charges
 
     xyz = Path(xyz)
     mol = read_xyz(xyz)
-    params = SimulationParams(probe=probe)
+    if charges == "gasteiger":
+        mol = estimate_charges(mol)
+        _log(f"charges: Gasteiger, estimated from the geometry (sum {mol.charges.sum():+.2f} e)")
+    elif not np.any(np.asarray(mol.charges)):
+        _log("charges: none in the file (no 5th column), so zero: no electrostatic force. "
+             "Use --charges gasteiger to estimate them from the geometry.")  # fmt: skip
+    else:
+        _log(f"charges: from the file (sum {np.sum(mol.charges):+.2f} e)")
+    sizes = {"scan_size": tuple(scan_size)} if scan_size is not None else {}
+    if pixels is not None:
+        sizes["pixels"] = tuple(pixels)
+    params = SimulationParams(probe=probe, **sizes)
     sim = AFMSimulator(params, backend=backend)
     name = getattr(mol, "name", "") or xyz.stem
     _log(
@@ -303,8 +329,24 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if not Path(args.input).is_file():
         print(f"afmkit simulate: no such file: {args.input}", file=sys.stderr)
         return 2
-    simulate_file(args.input, args.out, args.png, probe=args.probe, backend=args.backend)
+    try:
+        simulate_file(args.input, args.out, args.png, probe=args.probe, backend=args.backend,
+                      scan_size=_pair(args.scan_size, float), pixels=_pair(args.pixels, int),
+                      charges=args.charges)  # fmt: skip
+    except (ValueError, OSError) as err:  # malformed .xyz, unknown element, bad sizes, ...
+        message = " ".join(str(err).split())
+        print(f"afmkit simulate: {args.input}: {message}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _pair(values: Sequence[Any] | None, kind: type) -> tuple[Any, Any] | None:
+    """One value → (v, v); two → (a, b); None → None (for --scan-size and --pixels)."""
+    if values is None:
+        return None
+    if len(values) > 2:
+        raise ValueError(f"give one value or two (x y), got {len(values)}: {values}")
+    return (kind(values[0]), kind(values[-1]))
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -674,6 +716,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", metavar="FILE.npz", help="output file (default: <stem>.npz)")
     simulate.add_argument("--png", metavar="FILE.png", help="also write a figure")
     simulate.add_argument("--probe", choices=("CO", "Xe"), default="CO", help="tip (default CO)")
+    simulate.add_argument("--scan-size", type=float, nargs="+", metavar="Å", default=None,
+                          help="scan window: one size (square) or x y, Å (default 16)")
+    simulate.add_argument("--pixels", type=_positive_int, nargs="+", metavar="N", default=None,
+                          help="image size: one (square) or nx ny (default 128)")
+    simulate.add_argument("--charges", choices=("file", "gasteiger"), default="file",
+                          help="partial charges: from the file's 5th column (none: zero), or "
+                               "Gasteiger charges estimated from the geometry (RDKit)")
     simulate.add_argument("--backend", **backend_kw)
     simulate.set_defaults(func=_cmd_simulate)
 

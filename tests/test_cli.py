@@ -256,3 +256,57 @@ def test_simulate_xyz(tmp_path: Path) -> None:
         assert data["slice_heights"][0] > data["slice_heights"][-1]
         assert str(data["backend"]) in ("opencl", "numpy")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _write_xyz(path: Path, rows: list[str], comment: str = "test") -> Path:
+    path.write_text(f"{len(rows)}\n{comment}\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _formaldehyde_rows() -> list[str]:
+    mol = _formaldehyde()
+    return [f"{s} {x:.4f} {y:.4f} {z:.4f}"
+            for s, (x, y, z) in zip(["C", "O", "H", "H"], mol.positions, strict=True)]  # fmt: skip
+
+
+def test_simulate_sizes_and_charges(tmp_path: Path, capsys) -> None:
+    xyz = _write_xyz(tmp_path / "f.xyz", _formaldehyde_rows())
+    npz = tmp_path / "f.npz"
+    args = ["simulate", str(xyz), "--out", str(npz), "--scan-size", "8", "6", "--pixels", "24"]
+    assert cli.main(args) == 0
+    assert "no electrostatic force" in capsys.readouterr().out  # a plain .xyz: say so
+    with np.load(npz) as data:
+        assert data["df"].shape == (24, 24, 20) and not np.any(data["charges"])
+        x0, x1, y0, y1 = data["extent"]  # first/last pixel centres span the window
+        assert (x1 - x0, y1 - y0) == pytest.approx((8.0, 6.0))
+    assert cli.main([*args, "--charges", "gasteiger"]) == 0
+    assert "Gasteiger" in capsys.readouterr().out
+    with np.load(npz) as data:
+        q = dict(zip(["C", "O", "H", "H"], data["charges"], strict=True))
+        assert q["O"] < 0 < q["C"]  # the carbonyl is polar
+        assert abs(data["charges"].sum()) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        (["C 0 0 0", "O 1.2 0"], "line 4"),  # a truncated coordinate line
+        (["C 0 0 0", "Qq 1.2 0 0"], "Qq"),  # an unknown element
+        (["C -10 0 0", "C 10 0 0"], "outside"),  # with --scan-size 4: no atom in the window
+        (["C 0 0 0"], None),  # fine for a plain simulation...
+    ],
+)
+def test_simulate_bad_input_is_one_line(tmp_path: Path, capsys, rows, expected) -> None:
+    xyz = _write_xyz(tmp_path / "bad.xyz", rows)
+    args = ["simulate", str(xyz), "--out", str(tmp_path / "bad.npz"), "--scan-size", "4",
+            "--pixels", "8"]  # fmt: skip
+    if expected is None:  # ...but no bonds RDKit can perceive for Gasteiger charges
+        args += ["--charges", "gasteiger"]
+        expected = "could not perceive the bonds"
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("afmkit simulate:") and expected in err, err
+    assert "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "bad.npz").exists()
+    assert cli.main(["simulate", str(xyz), "--scan-size", "1", "2", "3"]) == 2
+    assert "one value or two" in capsys.readouterr().err

@@ -658,13 +658,14 @@ class AFMSimulator:
         Raises
         ------
         ValueError
-            If the molecule is invalid or an element has no LJ parameters.
+            If the molecule is invalid, an element has no LJ parameters, or no atom lies inside
+            the scan window.
         """
         p = self.params
         t0 = time.perf_counter()
         checked_arrays(mol, "simulating")
         center = window_center(mol, center_xy)
-        _warn_if_too_wide(mol, p, center)
+        _check_window(mol, p, center)
         ff, buf = self.compute_forcefield(mol, center)
         t1 = time.perf_counter()
         xs, ys = p.pixel_coordinates(center)
@@ -713,10 +714,18 @@ class AFMSimulator:
         )
 
 
-def _warn_if_too_wide(mol, params: SimulationParams, center: np.ndarray) -> None:
+def _check_window(mol, params: SimulationParams, center: np.ndarray) -> None:
+    """Refuse a window with no atom in it; warn when some atoms lie outside the image."""
     xy = np.asarray(mol.positions)[:, :2]
     half = np.asarray(params.scan_size) / 2
     outside = np.any(np.abs(xy - center) > half, axis=1)
+    if outside.all():
+        raise ValueError(
+            f"all {len(xy)} atoms of {getattr(mol, 'name', '') or 'the molecule'} lie outside the "
+            f"{half[0] * 2:.1f} × {half[1] * 2:.1f} Å scan window centred at "
+            f"({center[0]:.1f}, {center[1]:.1f}) Å: the image would show no atom; enlarge "
+            "scan_size or centre the window on the molecule"
+        )
     if outside.any():
         span = xy.max(axis=0) - xy.min(axis=0)
         warnings.warn(

@@ -42,6 +42,7 @@ __all__ = [
     "XYZFormatError",
     "camphor",
     "checked_arrays",
+    "estimate_charges",
     "from_smiles",
     "lay_flat",
     "molecule_label",
@@ -677,6 +678,62 @@ def from_smiles(
         z = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
         pos = np.array(mol.GetConformer(cid).GetPositions(), dtype=np.float64)
     return Molecule(z, pos, q, name=smiles if name is None else name)
+
+
+def estimate_charges(mol: Molecule, total_charge: int = 0) -> Molecule:
+    """The molecule with Gasteiger-Marsili partial charges estimated from its geometry alone.
+
+    For a plain .xyz file (elements and positions, no charges): RDKit perceives the bonds and
+    bond orders from the distances (``rdDetermineBonds.DetermineBonds``), then computes Gasteiger
+    charges. Rough (no conformational or environment effects) but far better than zero charges,
+    which switch the electrostatic force off.
+
+    Parameters
+    ----------
+    mol : Molecule
+        Positions in Å; the existing charges are ignored.
+    total_charge : int
+        Net charge of the molecule (e), for the bond-order perception.
+
+    Returns
+    -------
+    Molecule
+        A copy with ``charges`` in e (summing to ``total_charge`` within Gasteiger's rounding).
+
+    Raises
+    ------
+    ValueError
+        If the molecule is empty, or RDKit cannot perceive its bonds (unusual valences, missing
+        hydrogens, overlapping atoms), or a charge comes out NaN.
+    """
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem import AllChem, rdDetermineBonds
+
+    z, pos, _ = checked_arrays(mol, "estimating charges")
+    block = f"{len(z)}\n\n" + "".join(
+        f"{elements.symbol(int(zi))} {x:.6f} {y:.6f} {w:.6f}\n"
+        for zi, (x, y, w) in zip(z, pos, strict=True)
+    )
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        rd = Chem.MolFromXYZBlock(block)
+        if rd is None:
+            raise ValueError("RDKit could not read the geometry")
+        try:
+            rdDetermineBonds.DetermineBonds(rd, charge=int(total_charge))
+            AllChem.ComputeGasteigerCharges(rd)
+            q = np.array([a.GetDoubleProp("_GasteigerCharge") for a in rd.GetAtoms()], dtype=float)
+        except Exception as err:  # RDKit raises ValueError or RuntimeError here
+            reason = str(err).strip().splitlines()[0]
+            raise ValueError(
+                f"could not perceive the bonds of {molecule_label(mol)} from its geometry "
+                f"({reason}); charges need a complete molecule with hydrogens"
+            ) from err
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    if not np.all(np.isfinite(q)):
+        raise ValueError(f"Gasteiger charges of {molecule_label(mol)} came out NaN")
+    return Molecule(z, pos, q, name=getattr(mol, "name", None))
 
 
 @functools.lru_cache(maxsize=1)

@@ -128,6 +128,16 @@ def test_wide_molecule_warns():
     assert np.isfinite(df).all()
 
 
+def test_window_without_atoms_is_an_error():
+    """Two atoms 20 Å apart, a window between them: the image would show nothing."""
+    pair = Molecule([6, 6], [[-10.0, 0.0, 0.0], [10.0, 0.0, 0.0]])
+    sim = AFMSimulator(SimulationParams(**SMALL, n_slices=2), backend="numpy")
+    with pytest.raises(ValueError, match="all 2 atoms .* lie outside"):
+        sim(pair)
+    with pytest.raises(ValueError, match="outside"):
+        sim(pair, center_xy=(30.0, 0.0))
+
+
 def test_fallback_to_numpy_warns_once(monkeypatch, benzene_mol):
     def broken():
         raise opencl.OpenCLUnavailableError("no OpenCL platform found (test)")

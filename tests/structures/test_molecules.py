@@ -11,6 +11,8 @@ from afmkit.structures import molecules as mm
 from afmkit.structures.molecules import (
     Molecule,
     XYZFormatError,
+    camphor,
+    estimate_charges,
     read_xyz,
     read_xyz_frames,
     write_xyz,
@@ -327,3 +329,14 @@ def test_camphor_geometry_chirality():
     fresh = mm.from_smiles(mm.CAMPHOR_SMILES, seed=7)
     assert np.sign(signed_volume(m.positions)) == np.sign(signed_volume(fresh.positions))
     assert np.sign(signed_volume(mirrored)) != np.sign(signed_volume(fresh.positions))
+
+
+def test_estimate_charges_from_geometry_alone():
+    plain = Molecule(camphor().numbers, camphor().positions)  # as a plain .xyz: no charges
+    estimated = estimate_charges(plain)
+    assert not np.any(plain.charges) and abs(estimated.charges.sum()) < 1e-9
+    oxygen = int(np.flatnonzero(estimated.numbers == 8)[0])
+    assert estimated.charges[oxygen] == estimated.charges.min() < -0.2  # the carbonyl O
+    np.testing.assert_array_equal(estimated.positions, plain.positions)
+    with pytest.raises(ValueError, match="could not perceive the bonds"):
+        estimate_charges(Molecule([6], [[0.0, 0.0, 0.0]]))
