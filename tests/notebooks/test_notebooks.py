@@ -3,15 +3,21 @@
 * ``test_structure[NN_name]`` (fast): no committed outputs, the DESIGN §10 conventions (first cell
   markdown with "Learning goals" and "Estimated time", a ``parameters``-tagged cell using
   ``afmkit.course.quick_mode``, imports afmkit, ends with exercises whose solutions sit in
-  ``<details>``).
+  ``<details>``), and every solution's code compiles. Code cells may follow the exercises (a
+  clean-up cell that deletes the notebook's temporary files comes last, so that the solutions,
+  run before it, still find them).
 * ``test_series_complete_00_to_10`` (marked ``series``): all eleven numbered notebooks exist.
 * ``test_executes_in_quick_mode[NN_name]`` (marked ``slow``): runs the notebook top to bottom with
   nbclient in a fresh kernel (``AFMKIT_QUICK=1``, ``MPLBACKEND=Agg``, working directory
-  ``notebooks/``); a cell error fails with the cell's source and the error. Outputs are never
-  written back. Each notebook's wall time is printed as it finishes and saved to
-  ``runs/notebook-times.json`` (git-ignored).
-* ``test_quick_mode_total_budget``: the notebooks executed in this session took less than
-  :data:`TOTAL_BUDGET_S` together; prints the per-notebook table.
+  ``notebooks/``), **with the code of every exercise solution** (the ```` ```python ```` blocks
+  inside ``<details>`` of the exercises cells) inserted as code cells right after the cell that
+  holds it, so a broken solution fails like a broken cell, in the same single run; a cell error
+  fails with the cell's source and the error. Outputs are never written back. Each notebook's
+  wall time is printed as it finishes (and how much of it the solutions took); the time of the
+  notebook's own cells is saved to ``runs/notebook-times.json`` (git-ignored), the source of the
+  quick-mode times in the notebooks' first cells.
+* ``test_quick_mode_total_budget``: the notebooks executed in this session, solutions included,
+  took less than :data:`TOTAL_BUDGET_S` together; prints the per-notebook table.
 
 Run only some: ``pytest tests/notebooks/test_notebooks.py -k "07 or 08"``; ``-m "not slow"`` skips
 running.
@@ -23,7 +29,9 @@ import json
 import os
 import re
 import sys
+import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -38,8 +46,12 @@ EXPECTED_NUMBERS = [f"{k:02d}" for k in range(11)]
 CELL_TIMEOUT_S = 300
 #: Quick-mode budget for all notebooks together on a 2-core CPU (15 min).
 TOTAL_BUDGET_S = 15 * 60
-#: Per-notebook quick-mode wall times of this session, seconds (reported at the end).
+#: Per-notebook quick-mode wall times of this session, solutions included, seconds.
 TIMES: dict[str, float] = {}
+#: The part of :data:`TIMES` that the exercise solutions took, seconds.
+SOLUTION_TIMES: dict[str, float] = {}
+#: Tag of the code cells the execution test adds for the exercise solutions.
+SOLUTION_TAG = "exercise-solution"
 
 _IDS = [p.stem for p in NOTEBOOKS]
 
@@ -50,6 +62,65 @@ def _read(path: Path) -> nbformat.NotebookNode:
 
 def _sources(nb: nbformat.NotebookNode, cell_type: str | None = None) -> list[str]:
     return [c.source for c in nb.cells if cell_type is None or c.cell_type == cell_type]
+
+
+_EXERCISES_HEADING = re.compile(r"^#+\s*exercises\b", re.IGNORECASE | re.MULTILINE)
+_DETAILS = re.compile(r"<details>(.*?)</details>", re.DOTALL)
+#: A ```python fence, alone on its line or after a list marker ("3. ```python"), up to its closing
+#: fence; the block may be indented (inside a list item).
+_PYTHON_BLOCK = re.compile(
+    r"^[ \t]*(?:(?:\d+\.|[-*])[ \t]+)?```python[ \t]*\n(.*?)^[ \t]*```[ \t]*$",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def _exercise_cells(nb: nbformat.NotebookNode) -> list[int]:
+    """Indexes of the markdown cells from the "Exercises" heading to the end of the notebook."""
+    start = next(
+        (k for k, c in enumerate(nb.cells)
+         if c.cell_type == "markdown" and _EXERCISES_HEADING.search(c.source)),
+        None,
+    )  # fmt: skip
+    if start is None:
+        return []
+    return [k for k in range(start, len(nb.cells)) if nb.cells[k].cell_type == "markdown"]
+
+
+def solution_blocks(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """The exercise solutions' Python code: ``(index of its markdown cell, code)``, in order.
+
+    A solution is a ```` ```python ```` block inside ``<details>`` in a markdown cell at or after
+    the "Exercises" heading; the block's indentation (inside a list item) is removed.
+    """
+    blocks = []
+    for k in _exercise_cells(nb):
+        for details in _DETAILS.findall(nb.cells[k].source):
+            for match in _PYTHON_BLOCK.finditer(details):
+                blocks.append((k, textwrap.dedent(match.group(1)).strip("\n")))
+    return blocks
+
+
+def with_solutions(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
+    """A copy of ``nb`` with each solution as a code cell right after the cell that holds it.
+
+    The added cells are tagged :data:`SOLUTION_TAG` and start with a comment naming their source
+    cell, so a failure says which solution broke. Cells after the exercises (a clean-up cell)
+    run after the solutions. Returns the notebook and the number of solutions added.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy
+    by_cell: dict[int, list[str]] = {}
+    for k, code in solution_blocks(nb):
+        by_cell.setdefault(k, []).append(code)
+    cells = []
+    for k, cell in enumerate(nb.cells):
+        cells.append(cell)
+        for n, code in enumerate(by_cell.get(k, []), start=1):
+            cells.append(nbformat.v4.new_code_cell(
+                f"# exercise solution {n} of markdown cell {k}, added by the notebook test\n{code}",
+                metadata={"tags": [SOLUTION_TAG]},
+            ))  # fmt: skip
+    nb.cells = cells
+    return nb, sum(len(v) for v in by_cell.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,6 +162,13 @@ def test_structure(path: Path) -> None:
         problems.append("the notebook does not end with Exercises")
     if "<details>" not in tail:
         problems.append("the exercises have no folded solutions (<details>)")
+    if not _exercise_cells(nb):
+        problems.append("no markdown cell with an 'Exercises' heading")
+    for k, code in solution_blocks(nb):
+        try:
+            compile(code, f"{path.name}, solution in cell {k}", "exec")
+        except SyntaxError as err:
+            problems.append(f"a solution in cell {k} does not compile: {err}")
     if nb.metadata.get("kernelspec", {}).get("name") != "python3":
         problems.append("kernelspec is not python3")
     assert not problems, f"{path.name}: " + "; ".join(problems)
@@ -132,11 +210,14 @@ def _error_message(path: Path, exc: Exception) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_IDS)
 def test_executes_in_quick_mode(path: Path, capsys: pytest.CaptureFixture) -> None:
-    """Run the notebook top to bottom in quick mode; outputs stay in memory only."""
+    """Run the notebook top to bottom in quick mode, exercise solutions included, once.
+
+    Outputs stay in memory only.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    nb = _read(path)
+    nb, n_solutions = with_solutions(_read(path))
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_S,
@@ -153,23 +234,43 @@ def test_executes_in_quick_mode(path: Path, capsys: pytest.CaptureFixture) -> No
         pytest.fail(_error_message(path, exc), pytrace=False)
     finally:
         TIMES[path.stem] = time.perf_counter() - start
-        _save_times()
+        SOLUTION_TIMES[path.stem] = _tagged_seconds(nb, SOLUTION_TAG)
+        _save_times(path.stem)
         with capsys.disabled():
-            print(f"\n  [{path.stem}: {TIMES[path.stem]:.1f} s in quick mode]", end="")
+            print(
+                f"\n  [{path.stem}: {TIMES[path.stem]:.1f} s in quick mode, of which "
+                f"{n_solutions} exercise solution(s) {SOLUTION_TIMES[path.stem]:.1f} s]",
+                end="",
+            )
 
 
-def _save_times() -> None:
+def _tagged_seconds(nb: nbformat.NotebookNode, tag: str) -> float:
+    """Seconds the executed cells tagged ``tag`` ran (nbclient's ``record_timing`` stamps)."""
+    total = 0.0
+    needed = {"iopub.status.busy", "iopub.status.idle"}
+    for cell in nb.cells:
+        stamps = cell.metadata.get("execution", {})
+        if tag in cell.metadata.get("tags", []) and stamps.keys() >= needed:
+            busy = datetime.fromisoformat(stamps["iopub.status.busy"])
+            idle = datetime.fromisoformat(stamps["iopub.status.idle"])
+            total += (idle - busy).total_seconds()
+    return total
+
+
+def _save_times(name: str) -> None:
+    """Record the notebook's own cells' time (without the solutions) in runs/notebook-times.json."""
     out = ROOT / "runs" / "notebook-times.json"
     try:
         out.parent.mkdir(exist_ok=True)
         old = json.loads(out.read_text()) if out.is_file() else {}
-        out.write_text(json.dumps({**old, **{k: round(v, 1) for k, v in TIMES.items()}}, indent=1))
+        old[name] = round(TIMES[name] - SOLUTION_TIMES[name], 1)
+        out.write_text(json.dumps(old, indent=1))
     except (OSError, ValueError):  # a record only; never fail a test over it
         pass
 
 
 def test_quick_mode_total_budget(capsys: pytest.CaptureFixture) -> None:
-    """All notebooks executed in this session together took less than 15 minutes.
+    """All notebooks executed in this session, solutions included, took less than 15 minutes.
 
     Runs last in this module; skipped when no notebook was executed (e.g. ``-m "not slow"``).
     The total is for the notebooks executed in this session, so a partial run (``-k``) checks the
@@ -178,7 +279,10 @@ def test_quick_mode_total_budget(capsys: pytest.CaptureFixture) -> None:
     if not TIMES:
         pytest.skip("no notebook executed in this session")
     total = sum(TIMES.values())
-    table = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(TIMES.items()))
+    table = ", ".join(
+        f"{k} {v:.0f} s (solutions {SOLUTION_TIMES.get(k, 0.0):.0f} s)"
+        for k, v in sorted(TIMES.items())
+    )
     with capsys.disabled():
         print(f"\n  [notebooks in quick mode: {table}; total {total:.0f} s]", end="")
     assert total < TOTAL_BUDGET_S, f"quick mode took {total:.0f} s > {TOTAL_BUDGET_S} s: {table}"
