@@ -6,8 +6,11 @@ The probe particle (PP) interacts with every sample atom i through
 
 with the mixing rule ``r_ij = r_half_i + r_half_PP`` and ``eps_ij = sqrt(eps_i eps_PP)`` (the
 convention of the Probe Particle Model and ppafm), ``k_e = 14.3996 eV Å / e²``.
-The per-element table (``afmkit/physics/data/lj_params.csv``) holds the OPLS/AMBER values (thesis
-ref. 39) as distributed with ppafm, so that both codes simulate the same physics.
+The per-element table (``afmkit/physics/data/lj_params.csv``) is ppafm's, so that both codes
+simulate the same physics. It is not one force field: OPLS/AMBER for 13 light elements (H He Li
+B C N O F Ne P S Cl Ar, all of QM9's; thesis ref. 39), GROMOS for Si, ppafm's OPLS-like values
+for Be, Br, I and Xe, Batsanov vdW radii with a placeholder ε = 0.01 eV for most metals, and
+placeholders elsewhere (its ``source`` column).
 
 One function computes these pair terms in NumPy, :func:`lj_coulomb_pair` (force over distance as
 a function of r², optionally its derivative and the energy, into preallocated buffers); the force
@@ -122,7 +125,7 @@ def load_lj_table(path: str | Path | None = None) -> LJTable:
     ----------
     path : str or Path, optional
         CSV file with columns ``Z, symbol, r_half, eps`` (radii in Å, well depths in eV; lines
-        starting with '#' are comments). None reads the shipped OPLS/AMBER table.
+        starting with '#' are comments). None reads the shipped table (ppafm's).
 
     Returns
     -------
@@ -138,7 +141,7 @@ def load_lj_table(path: str | Path | None = None) -> LJTable:
     """
     if path is None:
         text = resources.files("afmkit.physics").joinpath("data/lj_params.csv").read_text()
-        source = "afmkit/physics/data/lj_params.csv (OPLS/AMBER, as in ppafm)"
+        source = "afmkit/physics/data/lj_params.csv (ppafm's table; per-row sources inside)"
     else:
         text = Path(path).read_text()
         source = str(path)
@@ -182,7 +185,7 @@ def pair_parameters(
     probe_number : int
         Atomic number whose parameters the probe particle uses (8 for CO, 54 for Xe).
     table : LJTable, optional
-        Default the shipped OPLS/AMBER table.
+        Default the shipped table (ppafm's).
 
     Returns
     -------
@@ -366,7 +369,7 @@ def atom_arrays(
     probe_charge : float
         Charge of the probe particle, e.
     table : LJTable, optional
-        Default the shipped OPLS/AMBER table.
+        Default the shipped table (ppafm's).
 
     Returns
     -------

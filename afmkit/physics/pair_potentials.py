@@ -155,7 +155,7 @@ def pair_lj_parameters(
     element_a, element_b : str or int
         The two elements, by symbol or atomic number.
     table : LJTable, optional
-        Per-element parameters; default the shipped OPLS/AMBER table
+        Per-element parameters; default the shipped table (ppafm's)
         (``afmkit/physics/data/lj_params.csv``).
 
     Returns

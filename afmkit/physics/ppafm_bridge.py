@@ -3,7 +3,7 @@
 ppafm (PyPI ``ppafm``, MIT; installed by the ``test`` extra) is used only to cross-check afmkit:
 same molecule, same parameters → images that agree. What has to be matched:
 
-* **LJ table and mixing rule**: afmkit ships ppafm's per-element OPLS/AMBER table; both mix
+* **LJ table and mixing rule**: afmkit ships ppafm's per-element table; both mix
   ``r_ij = r_i + r_PP`` and ``eps_ij = sqrt(eps_i eps_PP)``; the probe particle is O for CO,
   Xe for Xe.
 * **Tip charge**: ppafm's AFMulator defaults to a quadrupole-like set of point charges; afmkit's

@@ -120,7 +120,7 @@ class SimulationParams:
     ff_margin : float
         Lateral margin of the force-field box beyond the scan window, Å. Default 2.
     lj_table : str or Path or None
-        Path of a Lennard-Jones CSV table, or None for the shipped OPLS/AMBER table.
+        Path of a Lennard-Jones CSV table, or None for the shipped table (ppafm's).
     fire : FireSettings
         FIRE minimiser settings (time steps, damping, step limit, force tolerance in eV/Å),
         shared by the NumPy and OpenCL relaxations.
