@@ -9,7 +9,7 @@ The subpackages are the layers (ARCHITECTURE.md): :mod:`afmkit.structures`,
 Public names: :class:`Molecule`, :func:`read_xyz`, :func:`write_xyz`, :class:`SimulationParams`,
 :class:`AFMSimulator`. Units throughout: Å, eV, e, N/m, Hz.
 
-Importing afmkit sets ``TF_CPP_MIN_LOG_LEVEL=2`` unless it is set, and filters the lines
+Importing afmkit sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is set, and filters the lines
 TensorFlow's native libraries print while it is first imported: those that say nothing is wrong
 (:data:`BENIGN_IMPORT_LOG`: oneDNN and CPU-feature notes, "no CUDA driver" on a CPU machine) are
 dropped, anything else is shown. TensorFlow itself is imported only by the learning layer.
@@ -23,8 +23,10 @@ import sys
 import tempfile
 
 # TensorFlow's C++ log level, before TensorFlow is first imported, unless the user chose one:
-# 2 hides its INFO and WARNING lines (CPU-feature notes, per-op chatter), keeps errors.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# 3 hides its C++ log lines, which on a CPU machine are notes and benign "errors" (grappler's
+# "remapper failed", oneDNN's int32 fallback) printed during every fit. Python exceptions are not
+# affected; TF_CPP_MIN_LOG_LEVEL=0 shows everything when debugging a GPU set-up.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 #: Lines TensorFlow's native libraries print while it is imported that say nothing is wrong
 #: (they bypass TF_CPP_MIN_LOG_LEVEL, and Jupyter shows them as red stderr boxes).
