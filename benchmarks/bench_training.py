@@ -18,7 +18,10 @@ the optimisation. ``--profile`` prints where a DSH forward pass spends its time,
 ``--accuracy`` trains DSH on simulated light-set shards (written once to ``--shards``) in float32
 and in ``mixed_bfloat16`` with two seeds each and prints the validation loss (augmented with a
 fixed seed, as training's validation) after the same number of steps, so a faster precision is
-adopted only if its loss is within the seed-to-seed spread.
+adopted only if its loss is within the seed-to-seed spread. ``--campaign PREFIX`` times the real
+training loop (shard loading, augmentation, fit: one chunk of
+:func:`afmkit.learn.campaign.run_campaign`) in float32 and ``mixed_bfloat16``, alternating fresh
+processes.
 """
 
 from __future__ import annotations
@@ -143,6 +146,41 @@ def compare_accuracy(args: argparse.Namespace) -> None:
                   "samples/s", flush=True)  # fmt: skip
 
 
+def campaign_run(args: argparse.Namespace) -> dict:
+    """One chunk of a DSH campaign on real shards (loading, augmentation, fit): samples/s."""
+    import tempfile
+
+    from afmkit.learn.campaign import CampaignConfig, run_campaign
+
+    with tempfile.TemporaryDirectory() as tmp:
+        n = args.campaign_samples
+        config = CampaignConfig(mode="dsh", shards=args.campaign, until_samples=n, directory=tmp,
+                                chunk_samples=n, held_out=2,
+                                precision=args.policy or "float32")  # fmt: skip
+        record = run_campaign(config, log=lambda _: None, progress=False)
+    return {"rate": record["curve"][-1]["train_samples_per_s"]}
+
+
+def compare_campaign(args: argparse.Namespace) -> None:
+    """float32 and mixed_bfloat16 campaign chunks, alternating fresh processes."""
+    rates: dict[str, list[float]] = {"float32": [], "mixed_bfloat16": []}
+    for r in range(args.rounds):
+        for policy in rates:
+            cmd = [sys.executable, __file__, "--one-campaign", "--campaign", args.campaign,
+                   "--campaign-samples", str(args.campaign_samples),
+                   "--policy", policy]  # fmt: skip
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            rates[policy].append(json.loads(out.stdout.strip().splitlines()[-1])["rate"])
+            print(f"round {r + 1}: {policy:<15} {rates[policy][-1]:6.1f} samples/s", flush=True)
+    base = statistics.median(rates["float32"])
+    print(f"\nDSH campaign chunks of {args.campaign_samples} samples on {args.campaign}-train "
+          "(shard loading, augmentation and fit; native symmetric pad)")  # fmt: skip
+    for policy, values in rates.items():
+        rate = statistics.median(values)
+        print(f"{policy:<15} {rate:8.1f} samples/s  {rate / base:5.2f}× float32")
+
+
 def compare_options(args: argparse.Namespace) -> None:
     """Each option in its own process, ``--rounds`` alternating rounds; print the table."""
     names = args.only or list(OPTIONS)
@@ -234,9 +272,19 @@ def main() -> None:
     parser.add_argument("--policy", default="", help=argparse.SUPPRESS)
     parser.add_argument("--jit", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--concat-pad", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--campaign", default=None, metavar="PREFIX",
+                        help="float32 vs mixed_bfloat16 in real campaign chunks on these shards")
+    parser.add_argument("--campaign-samples", type=int, default=1200, help="with --campaign")
+    parser.add_argument("--one-campaign", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_run(args)))
+        return
+    if args.one_campaign:
+        print(json.dumps(campaign_run(args)))
+        return
+    if args.campaign:
+        compare_campaign(args)
         return
     if args.one_accuracy:
         print(json.dumps(accuracy_run(args)))

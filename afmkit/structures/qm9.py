@@ -613,17 +613,22 @@ def _open_dataset(path: str, mtime_ns: int) -> QM9Dataset | None:
     return None if _sources_changed(ds.meta) else ds
 
 
-def qm9(index: int | None = None) -> Molecule | QM9Dataset:
+def qm9(index: int | None = None, *, qm9_id: int | None = None) -> Molecule | QM9Dataset:
     """QM9 molecules (DFT B3LYP geometries in Å, Mulliken charges in e) from ``qm9pack``.
 
     The first call builds a compact memory-mapped cache (:func:`build_qm9_cache`, about
     5 s, progress bar); later calls open it in milliseconds. qm9pack holds 130,831 of
-    QM9's 133,885 molecules (the 3,054 that failed QM9's own consistency check are absent).
+    QM9's 133,885 molecules (the 3,054 that failed QM9's own consistency check are absent),
+    so a position and a QM9 index differ: ``qm9(923)`` is the 924th molecule present, phenol,
+    whose QM9 index is 949 (``qm9(qm9_id=949)``, named ``"qm9-000949"``).
 
     Parameters
     ----------
     index : int, optional
         0-based position in the molecule set (negative counts from the end), or None.
+    qm9_id : int, optional
+        QM9's own 1-based molecule index (the number in its file names and in the molecule's
+        name); give this or ``index``, not both.
 
     Returns
     -------
@@ -635,7 +640,13 @@ def qm9(index: int | None = None) -> Molecule | QM9Dataset:
     ------
     IndexError
         ``index`` out of range.
+    KeyError
+        ``qm9_id`` not in the set (e.g. one of the 3,054 molecules qm9pack leaves out).
+    ValueError
+        If both ``index`` and ``qm9_id`` are given.
     """
+    if index is not None and qm9_id is not None:
+        raise ValueError("give a position (index) or a QM9 index (qm9_id), not both")
     path = qm9_cache_path()
     ds = None
     try:
@@ -653,6 +664,8 @@ def qm9(index: int | None = None) -> Molecule | QM9Dataset:
             "call afmkit.structures.qm9.build_qm9_cache(force=True) for the full set",
             stacklevel=2,
         )
+    if qm9_id is not None:
+        return ds[ds.find(qm9_id)]
     if index is None:
         return ds
     return ds[index]

@@ -160,6 +160,10 @@ def test_qm9_full_cache():
     assert ds[0].formula == "CH4" and ds.qm9_id(-1) == 133885
     m = ds[ds.find(133885)]
     assert m.name == "qm9-133885"
+    phenol = qm9mod.qm9(qm9_id=949)  # the README's example: position 923, QM9 index 949
+    assert phenol.name == "qm9-000949" and qm9mod.qm9(923).name == "qm9-000949"
+    with pytest.raises(ValueError, match="not both"):
+        qm9mod.qm9(923, qm9_id=949)
     assert set(np.unique(np.asarray(ds._numbers)).tolist()) == {1, 6, 7, 8, 9}
     idx = np.random.default_rng(0).integers(0, len(ds), 2000)
     t = time.perf_counter()
