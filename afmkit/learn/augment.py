@@ -40,6 +40,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from afmkit.physics.simulator import SimulationParams
+
 __all__ = [
     "SHIFT_MODES",
     "ShiftMode",
@@ -48,6 +50,7 @@ __all__ = [
     "augment",
     "cutouts",
     "default_height_indices",
+    "draw_tip",
     "normalize_slices",
     "preprocess",
     "random_height_indices",
@@ -64,6 +67,39 @@ Stacks = NDArray | Sequence[NDArray]
 ShiftMode = Literal["reflect", "symmetric", "edge", "wrap"]
 SHIFT_MODES: tuple[str, ...] = ("reflect", "symmetric", "edge", "wrap")
 """Edge handling of :func:`shift_slices` (same meaning as in ``numpy.pad``)."""
+
+
+def draw_tip(
+    base: SimulationParams, rng: np.random.Generator, tilt_radius: float, height_jitter: float
+) -> SimulationParams:
+    """``base`` with a randomly drawn tip, as the training data draw one per sample.
+
+    The tilt (the probe particle's rest offset in x, y) is uniform over a disc of radius
+    ``tilt_radius``; ``z_closest`` moves uniformly within ± ``height_jitter``. Two draws from
+    ``rng`` for the tilt, one for the height, in that order (reproducible per seed).
+
+    Parameters
+    ----------
+    base : SimulationParams
+        The tip before the draw.
+    rng : numpy.random.Generator
+        Source of the draws.
+    tilt_radius : float
+        Largest tilt, Å.
+    height_jitter : float
+        Largest change of ``z_closest``, Å.
+
+    Returns
+    -------
+    SimulationParams
+        ``base`` with ``tilt`` (Å, Å) and ``z_closest`` (Å) replaced.
+    """
+    r = tilt_radius * np.sqrt(rng.uniform())
+    phi = rng.uniform(0, 2 * np.pi)
+    return base.replace(
+        tilt=(r * np.cos(phi), r * np.sin(phi)),
+        z_closest=base.z_closest + rng.uniform(-height_jitter, height_jitter),
+    )
 
 
 # --------------------------------------------------------------------------- validation helpers

@@ -50,8 +50,8 @@ __all__ = [
     "load_record",
     "record_path",
     "run_campaign",
-    "shipped_record",
     "shipped_records",
+    "summary",
 ]
 
 #: Keras dtype policies a campaign may train in (variables stay float32 in both).
@@ -183,31 +183,6 @@ def load_record(path: str | Path) -> dict | None:
     return record
 
 
-def shipped_record(name: str) -> dict:
-    """The campaign record that produced a shipped model (``afmkit/learn/weights``).
-
-    Parameters
-    ----------
-    name : str
-        A shipped model, e.g. "dsh-light".
-
-    Returns
-    -------
-    dict
-        The record (learning curve, samples seen, hours, hardware).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the shipped weights of ``name`` come without a campaign record.
-    """
-    path = Path(models.WEIGHTS_DIR) / f"{name}.campaign.json"
-    record = load_record(path)
-    if record is None:
-        raise FileNotFoundError(f"no campaign record for {name!r} ({path})")
-    return record
-
-
 def shipped_records(
     names: Sequence[str] = ("dsh-light", "xyz-light", "es-light"),
     weights_dir: str | Path | None = None,
@@ -234,6 +209,34 @@ def shipped_records(
         if record is not None:
             out[name] = record
     return out
+
+
+def summary(record: dict) -> str:
+    """One line about a campaign: samples seen, distinct samples and molecules, hours, hardware.
+
+    Parameters
+    ----------
+    record : dict
+        A campaign record (:func:`load_record`).
+
+    Returns
+    -------
+    str
+        E.g. "dsh: 200,010 samples seen (10,020 distinct, 5,000 molecules), 1.6 h in 1 sitting
+        on <CPU> (2 cores, no GPU), mixed_bfloat16".
+    """
+    machines = []
+    for sitting in record["sittings"]:
+        hw = sitting["hardware"]
+        gpus = ", ".join(hw["gpus"]) if hw["gpus"] else "no GPU"
+        machine = f"{hw['cpu']} ({hw['cores']} cores, {gpus})"
+        if machine not in machines:
+            machines.append(machine)
+    n = len(record["sittings"])
+    return (f"{record['mode']}: {record['samples_seen']:,} samples seen "
+            f"({record['distinct_samples']:,} distinct, {record['molecules']:,} molecules), "
+            f"{record['hours']:.1f} h in {n} sitting{'s' if n != 1 else ''} on "
+            f"{'; '.join(machines) or 'no machine yet'}, {record['precision']}")  # fmt: skip
 
 
 def hardware() -> dict[str, Any]:
@@ -325,15 +328,28 @@ def _curve_point(model, config, record, val, held) -> dict:
     val_loss = float(model.evaluate(val, verbose=0, return_dict=True)["loss"])
     point = {"samples_seen": record["samples_seen"], "hours": round(record["hours"], 4),
              "val_loss": val_loss}  # fmt: skip
-    point.update(heldout.held_out_metrics(model, config.mode, held))
+    scores = heldout.held_out_metrics(model, config.mode, held)
+    # NaN (e.g. r of an untrained model's constant output) is stored as null: strict JSON
+    point.update(_strict(scores))
     return point
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _save(model: keras.Model, config: CampaignConfig, record: dict) -> None:
     with atomic_path(checkpoint_path(config.directory, config.mode)) as tmp:
         model.save(tmp)
     with atomic_path(record_path(config.directory, config.mode)) as tmp:
-        tmp.write_text(json.dumps(record, indent=1))
+        tmp.write_text(json.dumps(_strict(record), indent=1, allow_nan=False))
 
 
 class _Progress(keras.callbacks.Callback):
@@ -499,7 +515,7 @@ def export_campaign(
     with atomic_path(weights_dir / f"{name}.metrics.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1, default=_jsonable))
     with atomic_path(weights_dir / f"{name}.campaign.json") as tmp:
-        tmp.write_text(json.dumps(record, indent=1))
+        tmp.write_text(json.dumps(_strict(record), indent=1, allow_nan=False))
     return report
 
 

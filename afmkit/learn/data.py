@@ -272,12 +272,7 @@ class AFMDataset(keras.utils.PyDataset):
 
     def _draw_tip(self, rng: np.random.Generator) -> SimulationParams:
         """Random tip of one sample: tilt within ``tilt_radius`` (Å), height jitter (Å)."""
-        r = self.tilt_radius * np.sqrt(rng.uniform())
-        phi = rng.uniform(0, 2 * np.pi)
-        return self.params.replace(
-            tilt=(r * np.cos(phi), r * np.sin(phi)),
-            z_closest=self.params.z_closest + rng.uniform(-self.height_jitter, self.height_jitter),
-        )
+        return aug.draw_tip(self.params, rng, self.tilt_radius, self.height_jitter)
 
     def _sample(self, mol_index: int, rot_index: int, tip: SimulationParams) -> dict:
         mol = self.molecules[mol_index].rotated(self._rotations[mol_index][rot_index])

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import csv
 import functools
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -34,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from afmkit.structures.elements import MAX_Z
+from afmkit.structures.elements import MAX_Z, symbol
 
 __all__ = [
     "COULOMB_CONST",
@@ -50,6 +51,7 @@ __all__ = [
     "compute_forcefield_numpy",
     "lj_coulomb_numpy",
     "lj_coulomb_pair",
+    "lj_table_csv",
     "load_lj_table",
     "pair_parameters",
 ]
@@ -79,11 +81,15 @@ class LJTable:
         LJ well depth per atomic number, eV (NaN where unknown).
     source : str
         Where the table was read from.
+    row_source : dict of int to str
+        Atomic number → where that row's values come from (the CSV's optional ``source``
+        column, e.g. "OPLS/AMBER"); empty if the file has no such column.
     """
 
     r_half: np.ndarray
     eps: np.ndarray
     source: str
+    row_source: dict[int, str] = field(default_factory=dict)
 
     def lookup(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Parameters of the given elements.
@@ -148,11 +154,14 @@ def load_lj_table(path: str | Path | None = None) -> LJTable:
     rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     reader = csv.DictReader(rows)
     entries = []
+    row_source = {}
     for row in reader:
         try:
             entries.append((int(row["Z"]), float(row["r_half"]), float(row["eps"])))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"malformed Lennard-Jones table {source}: row {row}") from err
+        if (row.get("source") or "").strip():
+            row_source[int(row["Z"])] = row["source"].strip()
     if not entries:
         raise ValueError(f"Lennard-Jones table {source} has no rows")
     for z, r, e in entries:
@@ -168,7 +177,36 @@ def load_lj_table(path: str | Path | None = None) -> LJTable:
     eps = np.full(zmax + 1, np.nan)
     for z, r, e in entries:
         r_half[z], eps[z] = r, e
-    return LJTable(r_half=r_half, eps=eps, source=source)
+    return LJTable(r_half=r_half, eps=eps, source=source, row_source=row_source)
+
+
+def lj_table_csv(table: LJTable, comment: str = "") -> str:
+    """``table`` as the CSV text :func:`load_lj_table` reads (exact round trip).
+
+    Parameters
+    ----------
+    table : LJTable
+        The parameters (Å, eV) and per-row sources.
+    comment : str
+        Written first, each line prefixed with ``# ``.
+
+    Returns
+    -------
+    str
+        Comment lines, then ``Z,symbol,r_half,eps,source`` rows for every element with values
+        (numbers written with ``repr`` so they read back bit for bit).
+    """
+    out = io.StringIO()
+    for line in comment.splitlines():
+        out.write(f"# {line}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["Z", "symbol", "r_half", "eps", "source"])
+    for z in range(1, len(table.r_half)):
+        if np.isnan(table.r_half[z]) or np.isnan(table.eps[z]):
+            continue
+        writer.writerow([z, symbol(z), repr(float(table.r_half[z])), repr(float(table.eps[z])),
+                         table.row_source.get(z, "")])  # fmt: skip
+    return out.getvalue()
 
 
 def pair_parameters(

@@ -28,6 +28,7 @@ __all__ = [
     "loss_figure",
     "plot_loss_curve",
     "precision_recall_figure",
+    "shipped_training_figure",
     "update_precision_recall",
     "update_xyz_detection",
     "xyz_detection_figure",
@@ -344,14 +345,13 @@ def learning_curve_figure(
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The figure (2 panels per record).
+    NotebookFigure
+        The figure (2 panels per record), shown as PNG in Jupyter without pyplot.
     """
-    from matplotlib.figure import Figure
-
     from afmkit.learn.heldout import TARGETS, THESIS
+    from afmkit.plotting.figures import NotebookFigure
 
-    fig = Figure(figsize=(10, 3.2 * len(records)), layout="constrained")
+    fig = NotebookFigure(figsize=(10, 3.2 * len(records)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(records), 2, squeeze=False))
     for (label, record), (ax_m, ax_l) in zip(records.items(), axes, strict=True):
         mode = record["mode"]
@@ -359,8 +359,8 @@ def learning_curve_figure(
         seen = np.array([p["samples_seen"] for p in curve], dtype=float)
         for k, (key, name) in enumerate(_CURVE_METRICS[mode].items()):
             color = f"C{k}"
-            ax_m.plot(seen, [p.get(key, np.nan) for p in curve], "o-", ms=3, color=color,
-                      label=name)  # fmt: skip
+            scores = [np.nan if p.get(key) is None else p[key] for p in curve]
+            ax_m.plot(seen, scores, "o-", ms=3, color=color, label=name)
             if key in TARGETS[mode]:
                 ax_m.axhline(TARGETS[mode][key][0], color=color, ls="--", lw=0.8)
             if key in THESIS[mode]:
@@ -383,3 +383,38 @@ def learning_curve_figure(
         with atomic_path(Path(png_path)) as tmp:
             fig.savefig(tmp, dpi=90)
     return fig
+
+
+def shipped_training_figure(name: str) -> Any:
+    """How a shipped model was trained, as a figure.
+
+    Weights from a training campaign (:mod:`afmkit.learn.campaign`) show their learning curve
+    (:func:`learning_curve_figure`); older weights their per-epoch log (``<name>.log.csv``).
+
+    Parameters
+    ----------
+    name : str
+        A shipped model, e.g. "dsh-light".
+
+    Returns
+    -------
+    NotebookFigure or plotly.graph_objects.Figure
+        The learning curve, or the loss curves of the per-epoch log.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the model has neither a campaign record nor a log.
+    """
+    from afmkit.learn.campaign import shipped_records
+    from afmkit.learn.models import WEIGHTS_DIR
+
+    records = shipped_records([name])
+    if records:
+        return learning_curve_figure(records)
+    path = WEIGHTS_DIR / f"{name}.log.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} has no campaign record and no training log ({path})")
+    rows = np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True))
+    history = {key: rows[key].tolist() for key in rows.dtype.names if key != "epoch"}
+    return loss_figure(history, title=f"shipped {name}: training log (per epoch)", per_output=True)

@@ -10,7 +10,7 @@ under 0.5 s on two CPU cores. The panels draw nothing themselves: their figures 
 Topic modules (the keys of :data:`TOPICS`), one per notebook topic:
 
 * :mod:`.physics` (notebooks 01–03): ``lj_panel``, ``ppm_panel``, ``relaxation_panel``,
-  ``frequency_panel``.
+  ``frequency_panel``, and ``lj_table_editor`` (the editable Lennard-Jones table).
 * :mod:`.molecules` (04): ``molecule_picker_panel``, ``rotation_panel``, and ``molecule_view``
   (the nglview 3D view every notebook uses).
 * :mod:`.descriptors` (05): ``descriptor_panel``.
@@ -40,8 +40,8 @@ from afmkit.widgets.core import Debouncer, Panel, array_png, dropdown, int_slide
 #: The public names of each topic module (its ``__all__``; a test keeps the two equal).
 TOPICS: dict[str, tuple[str, ...]] = {
     "physics": (
-        "PPM_MOLECULES", "example_molecule", "frequency_panel", "lj_panel", "plot_relaxation",
-        "ppm_panel", "relaxation_panel",
+        "LJTableEditor", "PPM_MOLECULES", "example_molecule", "frequency_panel", "lj_panel",
+        "lj_table_editor", "plot_relaxation", "ppm_panel", "relaxation_panel",
     ),
     "molecules": (
         "load_molecule", "molecule_pdb", "molecule_picker_panel", "molecule_view",

@@ -50,7 +50,8 @@ def test_sittings_continue_where_the_last_stopped(shards, tmp_path):
     assert again["samples_seen"] == 24 and len(again["sittings"]) == 2
     assert again["sittings"][0]["samples"] == 16 and again["sittings"][1]["samples"] == 8
     assert [p["samples_seen"] for p in again["curve"]] == [0, 8, 16, 24]
-    assert json.loads(campaign.record_path(tmp_path / "a", "dsh").read_text()) == again
+    text = campaign.record_path(tmp_path / "a", "dsh").read_text()
+    assert json.loads(text, parse_constant=pytest.fail) == again  # strict JSON: no NaN
     # one sitting straight to 24 samples: the same batches, the same optimizer state
     campaign.run_campaign(config(shards, tmp_path / "b", 24))
     for a, b in zip(weights(tmp_path / "a"), weights(tmp_path / "b"), strict=True):
@@ -144,3 +145,19 @@ def test_hardware_record():
     info = campaign.hardware()
     assert info["cores"] >= 1 and info["backend"] == keras.backend.backend()
     assert isinstance(info["gpus"], list)
+
+
+def test_committed_checkpoints_are_small_and_agree_with_their_records():
+    """checkpoints/ at the repository root: ≤ 10 MB per model, the record matches the optimizer."""
+    root = campaign.Path(__file__).resolve().parents[2] / "checkpoints"
+    records = sorted(root.glob("*.json"))
+    assert records, f"no campaign checkpoints committed in {root}"
+    for path in records:
+        record = campaign.load_record(path)
+        ckpt = campaign.checkpoint_path(root, record["mode"])
+        assert ckpt.stat().st_size <= 10_000_000, ckpt
+        model = keras.models.load_model(ckpt)
+        steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        assert steps == record["steps"] and record["samples_seen"] == steps * record["batch_size"]
+        assert record["curve"][-1]["samples_seen"] == record["samples_seen"]
+        assert record["molecules"] >= 5000 and record["sittings"]

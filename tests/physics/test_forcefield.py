@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from afmkit.physics import forcefield as ff
 from afmkit.physics import opencl
 from afmkit.physics.forcefield import (
     COULOMB_CONST,
@@ -207,3 +208,15 @@ def test_opencl_forcefield_stays_on_the_device_until_read(benzene_mol):
     assert np.all(np.abs(ff.data - ref.data).max(axis=(0, 1, 2)) / scale < 1e-4)
     with pytest.raises(ValueError, match="data or a fetch"):
         ForceField(grid)
+
+
+def test_lj_table_csv_round_trips_with_row_sources(tmp_path):
+    shipped = ff.load_lj_table()
+    assert shipped.row_source[6] == "OPLS/AMBER" and shipped.row_source[14] == "GROMOS"
+    path = tmp_path / "copy.csv"
+    path.write_text(ff.lj_table_csv(shipped, comment="a copy\nof ppafm's table"))
+    assert path.read_text().startswith("# a copy\n# of ppafm's table\nZ,symbol,r_half,eps,source")
+    again = ff.load_lj_table(path)
+    np.testing.assert_array_equal(again.r_half, shipped.r_half)
+    np.testing.assert_array_equal(again.eps, shipped.eps)
+    assert again.row_source == shipped.row_source
