@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT / "notebooks"
 DEFAULT_OUT = ROOT / "student"
-#: The numbered series of the course (00_tour … 10_camphor_matching).
+#: The numbered series of the course (00_tour … 11_camphor_matching).
 PATTERN = "[0-9][0-9]_*.ipynb"
 #: What a folded solution becomes in a student copy.
 NOTE = "*(Solution in the instructor copy.)*"

@@ -15,8 +15,8 @@ Topic modules (the keys of :data:`TOPICS`), one per notebook topic:
   (the nglview 3D view every notebook uses).
 * :mod:`.descriptors` (05): ``descriptor_panel``.
 * :mod:`.augmentation` (06): ``augmentation_panel``, ``augmentation_steps``.
-* :mod:`.training` (07–09): ``training_monitor``, ``prediction_browser``, ``layer_table``, …
-* :mod:`.matching` (10): ``matching_panel``.
+* :mod:`.training` (08–10): ``training_monitor``, ``prediction_browser``, ``layer_table``, …
+* :mod:`.matching` (11): ``matching_panel``.
 
 Helper modules: :mod:`.core` (the :class:`~afmkit.widgets.core.Panel`, sliders, PNG previews)
 and :mod:`.previews` (the molecule drop-down, cached preview simulations).

@@ -1,4 +1,4 @@
-"""Widget panel for notebook 10: browse experiment-to-simulation matches.
+"""Widget panel for notebook 11: browse experiment-to-simulation matches.
 
 :func:`matching_panel` shows, for a chosen experiment and match rank, one Δf slice of the
 experiment, the vdW Spheres predicted for it, the matched library descriptor (turned like the

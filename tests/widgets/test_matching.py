@@ -1,4 +1,4 @@
-"""The matching panel of notebook 10 (afmkit.widgets.matching)."""
+"""The matching panel of notebook 11 (afmkit.widgets.matching)."""
 
 from __future__ import annotations
 
