@@ -281,6 +281,13 @@ def simulate_file(
     if pixels is not None:
         sizes["pixels"] = tuple(pixels)
     params = SimulationParams(probe=probe, **sizes)
+    from afmkit.physics.simulator import atoms_outside_window, scan_center
+
+    if atoms_outside_window(mol, params, scan_center(mol)).all():
+        w, h = params.scan_size
+        raise ValueError(f"all {len(mol.numbers)} atoms lie outside the {w:g} × {h:g} Å scan "
+                         "window centred on the molecule: the image would show no atom; "
+                         "enlarge --scan-size")  # fmt: skip
     sim = AFMSimulator(params, backend=backend)
     name = getattr(mol, "name", "") or xyz.stem
     _log(

@@ -446,7 +446,8 @@ def run_campaign(
         point["train_samples_per_s"] = n * batch / train_s
         record["curve"].append(point)
         _save(model, config, record)
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in point.items()
+        shown = ", ".join(f"{k} {'n/a' if v is None else format(v, '.3f')}"
+                          for k, v in point.items()
                           if k not in ("samples_seen", "hours", "train_samples_per_s"))  # fmt: skip
         log(f"{config.mode}: {record['samples_seen']:,} samples seen, {record['hours']:.2f} h, "
             f"{point['train_samples_per_s']:.1f} samples/s; {shown}")  # fmt: skip

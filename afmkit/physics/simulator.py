@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from afmkit.physics import frequency
 from afmkit.physics.forcefield import (
@@ -40,6 +41,7 @@ __all__ = [
     "PROBES",
     "SimulationParams",
     "SimulationResult",
+    "atoms_outside_window",
     "lowest_rest_height",
     "MAX_DF_SAMPLES",
     "MAX_DF_WEIGHT",
@@ -658,14 +660,13 @@ class AFMSimulator:
         Raises
         ------
         ValueError
-            If the molecule is invalid, an element has no LJ parameters, or no atom lies inside
-            the scan window.
+            If the molecule is invalid or an element has no LJ parameters.
         """
         p = self.params
         t0 = time.perf_counter()
         checked_arrays(mol, "simulating")
         center = window_center(mol, center_xy)
-        _check_window(mol, p, center)
+        _warn_if_too_wide(mol, p, center)
         ff, buf = self.compute_forcefield(mol, center)
         t1 = time.perf_counter()
         xs, ys = p.pixel_coordinates(center)
@@ -714,18 +715,35 @@ class AFMSimulator:
         )
 
 
-def _check_window(mol, params: SimulationParams, center: np.ndarray) -> None:
-    """Refuse a window with no atom in it; warn when some atoms lie outside the image."""
+def atoms_outside_window(
+    mol: Molecule, params: SimulationParams, center: npt.ArrayLike
+) -> np.ndarray:
+    """Which atoms lie outside the scan window (by their x, y).
+
+    Parameters
+    ----------
+    mol : Molecule
+        The sample in scan orientation (positions in Å).
+    params : SimulationParams
+        ``scan_size`` (Å) is used.
+    center : array_like, shape (2,)
+        Window centre (x, y), Å.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (N,)
+        True for an atom outside the image. Its forces still count (the force field sums over
+        every atom); a window where all are True shows no atom (``afmkit simulate`` refuses it).
+    """
     xy = np.asarray(mol.positions)[:, :2]
     half = np.asarray(params.scan_size) / 2
-    outside = np.any(np.abs(xy - center) > half, axis=1)
-    if outside.all():
-        raise ValueError(
-            f"all {len(xy)} atoms of {getattr(mol, 'name', '') or 'the molecule'} lie outside the "
-            f"{half[0] * 2:.1f} × {half[1] * 2:.1f} Å scan window centred at "
-            f"({center[0]:.1f}, {center[1]:.1f}) Å: the image would show no atom; enlarge "
-            "scan_size or centre the window on the molecule"
-        )
+    return np.any(np.abs(xy - np.asarray(center, dtype=float)) > half, axis=1)
+
+
+def _warn_if_too_wide(mol, params: SimulationParams, center: np.ndarray) -> None:
+    outside = atoms_outside_window(mol, params, center)
+    xy = np.asarray(mol.positions)[:, :2]
+    half = np.asarray(params.scan_size) / 2
     if outside.any():
         span = xy.max(axis=0) - xy.min(axis=0)
         warnings.warn(

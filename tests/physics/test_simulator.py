@@ -9,7 +9,7 @@ import pytest
 
 import afmkit
 from afmkit.physics import opencl, simulator
-from afmkit.physics.simulator import AFMSimulator, SimulationParams
+from afmkit.physics.simulator import AFMSimulator, SimulationParams, atoms_outside_window
 from afmkit.structures.molecules import Molecule
 from tests.conftest import benzene, requires_opencl
 
@@ -128,14 +128,15 @@ def test_wide_molecule_warns():
     assert np.isfinite(df).all()
 
 
-def test_window_without_atoms_is_an_error():
-    """Two atoms 20 Å apart, a window between them: the image would show nothing."""
+def test_atoms_outside_the_window():
+    """Two atoms 20 Å apart, a 10 Å window between them: both outside, still simulated."""
     pair = Molecule([6, 6], [[-10.0, 0.0, 0.0], [10.0, 0.0, 0.0]])
-    sim = AFMSimulator(SimulationParams(**SMALL, n_slices=2), backend="numpy")
-    with pytest.raises(ValueError, match="all 2 atoms .* lie outside"):
-        sim(pair)
-    with pytest.raises(ValueError, match="outside"):
-        sim(pair, center_xy=(30.0, 0.0))
+    params = SimulationParams(**SMALL, n_slices=2)
+    assert atoms_outside_window(pair, params, (0.0, 0.0)).tolist() == [True, True]
+    assert atoms_outside_window(pair, params, (-8.0, 0.0)).tolist() == [False, True]
+    with pytest.warns(UserWarning, match="2 atoms lie outside"):
+        df = AFMSimulator(params, backend="numpy")(pair)
+    assert np.isfinite(df).all()
 
 
 def test_fallback_to_numpy_warns_once(monkeypatch, benzene_mol):

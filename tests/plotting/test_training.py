@@ -55,3 +55,16 @@ def test_learning_curve_figure_marks_targets_and_thesis(tmp_path):
     stars = [line for line in ax_xyz.lines if line.get_marker() == "*"]
     assert [float(s.get_xdata()[0]) for s in stars] == [T.THESIS_SAMPLES] * 2
     assert len(ax_dsh.lines[0].get_xdata()) == 2  # the untrained point (0 samples) is left out
+
+
+def test_shipped_training_figure_for_every_shipped_model():
+    from afmkit.learn.campaign import shipped_records
+    from afmkit.plotting.figures import NotebookFigure
+
+    records = shipped_records()
+    for name in ("dsh-light", "xyz-light", "es-light"):
+        fig = T.shipped_training_figure(name)
+        if name in records:  # trained by a campaign: its learning curve
+            assert isinstance(fig, NotebookFigure) and len(fig.axes) == 2
+        else:  # older weights: the per-epoch log
+            assert fig.data and fig.data[0].name == "training (total)"

@@ -101,19 +101,14 @@ def test_ppm_panel_advanced_section():
     assert panel.last_render_s < RENDER_LIMIT_S
 
 
-def test_ppm_panel_refuses_a_window_without_atoms():
+def test_ppm_panel_says_when_atoms_lie_outside_the_window():
     panel = physics.ppm_panel(benzene(), pixels=12, n_slices=2)
     panel.set(scan_x=2.0)  # a 2 × 16 Å strip: two C atoms lie in it
     assert "atoms lie outside the image" in panel.outputs[1].value  # the simulator's warning
-    preview, good = _images(panel)[0], panel.state["params"]
-    before = preview.value
-    panel.set(scan_y=2.0)  # 2 × 2 Å: benzene's atoms all lie outside, > 1 Å from its centre
-    assert "outside" in panel.state["error"]
-    info = panel.outputs[1].value
-    assert "not simulated" in info and "enlarge scan_size" in info and "last good" in info
-    assert preview.value == before and panel.state["params"] is good
+    panel.set(scan_y=2.0)  # 2 × 2 Å: all of benzene's atoms lie outside; still simulated
+    assert panel.state["error"] is None and "12 atoms lie outside" in panel.outputs[1].value
     panel.set(scan_x=16.0, scan_y=16.0)
-    assert panel.state["error"] is None and "not simulated" not in panel.outputs[1].value
+    assert panel.state["error"] is None and "outside" not in panel.outputs[1].value
 
 
 def test_ppm_panel_simulates_with_the_edited_lj_table(tmp_path, monkeypatch):

@@ -129,8 +129,14 @@ def test_training_monitor_is_a_working_keras_callback() -> None:
     assert len(static.data) == 2
 
 
-def test_loss_figure_from_shipped_log() -> None:
-    history = history_from_csv(models.WEIGHTS_DIR / "dsh-light.log.csv")
+def test_loss_figure_from_a_keras_log(tmp_path) -> None:
+    """A Keras CSVLogger file (as ``afmkit train`` writes ``log.csv``) → the loss figure."""
+    path = tmp_path / "log.csv"
+    rows = ["epoch,loss,val_loss,vdw_spheres_loss,val_vdw_spheres_loss"]
+    rows += [f"{e},{1 / (e + 1):.4f},{1.2 / (e + 1):.4f},{0.5 / (e + 1):.4f},{0.6 / (e + 1):.4f}"
+             for e in range(20)]  # fmt: skip
+    path.write_text("\n".join(rows) + "\n")
+    history = history_from_csv(path)
     assert len(history["loss"]) == 20 and "val_loss" in history
     assert history["loss"][-1] < history["loss"][0]
     fig = loss_figure(history, per_output=True)
