@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from afmkit.learn import augment, data, models
+from afmkit.learn import augment, data, heldout, models
 from afmkit.physics.simulator import AFMSimulator, SimulationParams
 from afmkit.structures.molecule_sets import molecule_set
 from afmkit.targets.rotations import select_rotations
@@ -62,3 +62,25 @@ def test_xyz_finds_atoms_of_held_out_molecules(held_out):
     p_atom = classes[..., 0]
     # atom boxes get clearly higher confidence than background boxes
     assert p_atom[atom].mean() > p_atom[~atom].mean() + 0.2
+
+
+@pytest.fixture(scope="module")
+def issue_measure():
+    """The measure of the campaign targets: 16 test-split molecules, best view, no noise."""
+    return heldout.held_out_set(16)
+
+
+def test_campaign_dsh_meets_the_vdw_and_height_targets(issue_measure):
+    """dsh-light (training campaign) reads held-out molecules at vdW r ≥ 0.95, Height Map ≥ 0.98.
+
+    The third DSH target, Atomic Disks r ≥ 0.80, is not met yet (0.73 after 150 k samples): it is
+    reported in afmkit/learn/weights/README.md and stays open until a later sitting reaches it.
+    """
+    scores = heldout.held_out_metrics(models.load_pretrained("dsh-light"), "dsh", issue_measure)
+    met = heldout.meets_targets("dsh", scores)
+    assert met["vdw_spheres_r"] and met["height_map_r"], scores
+    report = json.loads(models.weights_path("dsh-light").with_name("dsh-light.metrics.json")
+                        .read_text())  # fmt: skip
+    assert report["samples_seen"] >= 150_000 and report["molecules"] >= 5_000
+    for key, value in scores.items():  # the shipped report is what these weights measure
+        assert value == pytest.approx(report["held_out"][key], abs=0.01), key
