@@ -58,22 +58,9 @@ def pick(quick: bool, quick_value, full_value):
 
 def _training_devices(backend: str) -> str:
     """One line: the devices the Keras backend trains on (GPU names, or the CPU)."""
-    if backend == "tensorflow":
-        import tensorflow as tf
+    from afmkit.learn.train import gpu_names
 
-        gpus = tf.config.list_physical_devices("GPU")
-        names = [tf.config.experimental.get_device_details(g).get("device_name", g.name)
-                 for g in gpus]  # fmt: skip
-    elif backend == "jax":
-        import jax
-
-        names = [str(d) for d in jax.devices() if d.platform == "gpu"]
-    elif backend == "torch":
-        import torch
-
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    else:
-        names = []
+    names = gpu_names()
     if names:
         return f"Training runs on GPU: {'; '.join(names)}"
     return f"Training runs on the CPU ({os.cpu_count()} cores): {backend} sees no GPU"

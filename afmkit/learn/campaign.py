@@ -39,7 +39,13 @@ from tqdm.auto import tqdm
 from afmkit.fileio import atomic_path
 from afmkit.learn import heldout, models
 from afmkit.learn.data import MODES, ShardDataset
-from afmkit.learn.train import TrainConfig, build_compiled_model, evaluate, export_weights
+from afmkit.learn.train import (
+    TrainConfig,
+    build_compiled_model,
+    evaluate,
+    export_weights,
+    gpu_names,
+)
 
 __all__ = [
     "CampaignConfig",
@@ -255,12 +261,7 @@ def hardware() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    gpus: list[str] = []
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf  # the record names the device TensorFlow trains on
-
-        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpus": gpus, "keras": keras.__version__,
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpus": gpu_names(), "keras": keras.__version__,
             "backend": keras.backend.backend(), "python": platform.python_version()}  # fmt: skip
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "TrainConfig",
     "build_compiled_model",
     "evaluate",
+    "gpu_names",
     "export_weights",
     "quick_config",
     "train",
@@ -112,6 +113,31 @@ class TrainConfig:
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         self.out = Path(self.out)
+
+
+def gpu_names() -> list[str]:
+    """The GPUs the Keras backend trains on (TensorFlow, JAX or PyTorch); empty on a CPU.
+
+    Returns
+    -------
+    list of str
+        Device names, e.g. ``["NVIDIA H200"]``.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [tf.config.experimental.get_device_details(g).get("device_name", g.name)
+                for g in tf.config.list_physical_devices("GPU")]  # fmt: skip
+    if backend == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
 
 
 def quick_config(mode: str, out: str | Path) -> TrainConfig:

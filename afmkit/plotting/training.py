@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from afmkit.fileio import atomic_path
 __all__ = [
     "THESIS_SAMPLES",
     "atom_marker_sizes",
+    "history_from_csv",
     "learning_curve_figure",
     "loss_figure",
     "plot_loss_curve",
@@ -36,6 +38,27 @@ __all__ = [
 
 _AXIS_X = "x (Å)"
 _AXIS_Y = "y (Å)"
+
+
+def history_from_csv(path: str | Path) -> dict[str, list[float]]:
+    """A Keras ``CSVLogger`` log as a history dict.
+
+    Parameters
+    ----------
+    path
+        The CSV file (e.g. a run's ``log.csv`` or ``afmkit/learn/weights/<name>.log.csv``); one
+        row per epoch, columns ``epoch``, ``loss``, ``val_loss``, ...
+
+    Returns
+    -------
+    dict
+        Column name → list of floats (the ``epoch`` column left out), in epoch order.
+    """
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows.sort(key=lambda r: int(float(r["epoch"])))
+    names = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    return {k: [float(r[k]) for r in rows] for k in names}
 
 
 def plot_loss_curve(csv_path: Path, png_path: Path, title: str = "") -> None:
@@ -86,7 +109,7 @@ def loss_figure(
     ----------
     history
         ``{"loss": [...], "val_loss": [...], "<output>_loss": [...], ...}``, one value per epoch
-        (``model.fit(...).history``, :func:`afmkit.widgets.training.history_from_csv`, or
+        (``model.fit(...).history``, :func:`history_from_csv`, or
         :attr:`afmkit.widgets.training.TrainingMonitor.history`).
     title
         Figure title.
@@ -415,6 +438,5 @@ def shipped_training_figure(name: str) -> Any:
     path = WEIGHTS_DIR / f"{name}.log.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{name} has no campaign record and no training log ({path})")
-    rows = np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True))
-    history = {key: rows[key].tolist() for key in rows.dtype.names if key != "epoch"}
-    return loss_figure(history, title=f"shipped {name}: training log (per epoch)", per_output=True)
+    title = f"shipped {name}: training log (per epoch)"
+    return loss_figure(history_from_csv(path), title=title, per_output=True)

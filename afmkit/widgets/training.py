@@ -21,12 +21,10 @@ arrays (PNG images and plotly updates, ~10–100 ms).
 
 from __future__ import annotations
 
-import csv
 import html
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -35,6 +33,7 @@ import numpy as np
 
 from afmkit.learn import metrics, models
 from afmkit.plotting.training import (
+    history_from_csv,
     loss_figure,
     precision_recall_figure,
     update_precision_recall,
@@ -72,27 +71,6 @@ _TIP_LABEL = {"afm": "Δf (CO tip)", "co": "Δf (CO tip)", "xe": "Δf (Xe tip)"}
 # ---------------------------------------------------------------------------------------------
 # loss curves
 # ---------------------------------------------------------------------------------------------
-def history_from_csv(path: str | Path) -> dict[str, list[float]]:
-    """A Keras ``CSVLogger`` log as a history dict.
-
-    Parameters
-    ----------
-    path
-        The CSV file (e.g. ``afmkit/learn/weights/dsh-light.log.csv``); one row per epoch,
-        columns ``epoch``, ``loss``, ``val_loss``, ...
-
-    Returns
-    -------
-    dict
-        Column name → list of floats (the ``epoch`` column left out), in epoch order.
-    """
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    rows.sort(key=lambda r: int(float(r["epoch"])))
-    names = [k for k in (rows[0] if rows else {}) if k != "epoch"]
-    return {k: [float(r[k]) for r in rows] for k in names}
-
-
 class TrainingMonitor(keras.callbacks.Callback):
     """Live training view: a Keras callback that redraws the loss curves after every epoch.
 
