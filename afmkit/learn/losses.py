@@ -50,6 +50,7 @@ which a per-output Keras loss cannot see; :class:`XYZLoss` therefore takes the p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -98,32 +99,54 @@ BoxReduction = Literal["mean", "sum"]
 _EPS = 1e-7
 
 
-def compile_args(kind: str) -> dict[str, Any]:
+def compile_args(
+    kind: str,
+    loss_weights: Mapping[str, float] | None = None,
+    gamma: float = FOCAL_GAMMA,
+    alpha_n: float = FOCAL_ALPHA_N,
+    beta: float = POSITION_BETA,
+) -> dict[str, Any]:
     """Keyword arguments for ``model.compile`` that give the thesis's loss of model ``kind``.
 
     Parameters
     ----------
     kind : {"dsh", "es", "xyz"}
         The model.
+    loss_weights : mapping of str to float, optional
+        DSH/ES: weights of some outputs instead of the thesis's (:data:`DSH_LOSS_WEIGHTS`,
+        :data:`ES_LOSS_WEIGHTS`); outputs not named keep theirs. Not used by xyz.
+    gamma, alpha_n : float
+        xyz: focal-loss γ and α_n (thesis 1.25, 0.30).
+    beta : float
+        xyz: weight β_PL of the position loss (thesis 0.15).
 
     Returns
     -------
     dict
-        ``{"loss": ..., "loss_weights": ...}`` (dsh, es) or ``{"loss": XYZLoss()}`` (xyz, for
+        ``{"loss": ..., "loss_weights": ...}`` (dsh, es) or ``{"loss": XYZLoss(...)}`` (xyz, for
         the :class:`afmkit.learn.models.XYZModel` that :func:`afmkit.learn.models.xyz_model`
         builds). Fresh copies, safe to modify.
 
     Raises
     ------
     ValueError
-        For an unknown ``kind``.
+        For an unknown ``kind``, a weight for an output the model does not have, a negative or
+        non-finite weight, or focal-loss settings out of range.
     """
-    if kind == "dsh":
-        return {"loss": dict(DSH_LOSSES), "loss_weights": dict(DSH_LOSS_WEIGHTS)}
-    if kind == "es":
-        return {"loss": dict(ES_LOSSES), "loss_weights": dict(ES_LOSS_WEIGHTS)}
+    if kind in ("dsh", "es"):
+        defaults = DSH_LOSS_WEIGHTS if kind == "dsh" else ES_LOSS_WEIGHTS
+        weights = dict(defaults)
+        for name, value in (loss_weights or {}).items():
+            if name not in defaults:
+                raise ValueError(f"{kind} has no output {name!r}; outputs: {list(defaults)}")
+            if not (math.isfinite(float(value)) and float(value) >= 0):
+                raise ValueError(f"loss weight of {name} must be finite and >= 0, got {value!r}")
+            weights[name] = float(value)
+        return {"loss": dict.fromkeys(defaults, "mean_squared_error"), "loss_weights": weights}
     if kind == "xyz":
-        return {"loss": XYZLoss()}
+        if not (math.isfinite(float(beta)) and float(beta) >= 0):
+            raise ValueError(f"beta (position-loss weight) must be finite and >= 0, got {beta!r}")
+        return {"loss": XYZLoss(gamma=gamma, alpha_n=alpha_n, beta=beta)}
     raise ValueError(f"kind must be 'dsh', 'es' or 'xyz', got {kind!r}")
 
 

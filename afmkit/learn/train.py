@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -24,19 +25,22 @@ import numpy as np
 
 from afmkit.fileio import atomic_path
 from afmkit.learn import losses, metrics, models
-from afmkit.learn.data import AFMDataset, ShardDataset
+from afmkit.learn.data import AFMDataset, ShardDataset, write_shards
 from afmkit.structures.molecule_sets import molecule_set
 
 __all__ = [
     "LossCurve",
     "LossPlotter",
     "MODES",
+    "StopTraining",
     "TrainConfig",
+    "TrainingStopped",
     "build_compiled_model",
     "evaluate",
     "gpu_names",
     "export_weights",
     "quick_config",
+    "simulate_shards",
     "train",
     "training_data",
     "xyz_report",
@@ -76,6 +80,18 @@ class TrainConfig:
         Adam learning rate (thesis: 1e-3).
     decay : float
         Inverse-time decay of the learning rate per step (thesis: 1e-5).
+    loss_weights : dict of str to float, optional
+        DSH/ES: weights of some outputs instead of the thesis's (DSH 20 / 0.3 / 0.2 for Atomic
+        Disks / vdW Spheres / Height Map, ES 1.0 / 0.1 for ES Map / Height Map).
+    focal_gamma, focal_alpha_n : float
+        xyz: focal-loss γ and α_n, the weight of background boxes (thesis: 1.25, 0.30).
+    position_beta : float
+        xyz: weight β_PL of the position loss (thesis: 0.15).
+    tilt_radius : float
+        On-the-fly data: largest random tip tilt (the probe particle's rest offset), Å. Shards
+        keep the tips they were simulated with.
+    height_jitter : float
+        On-the-fly data: random change of the closest tip height, ± Å.
     seed : int
         Seeds data order, augmentation and model initialisation.
     verbose : int
@@ -86,7 +102,9 @@ class TrainConfig:
     Raises
     ------
     ValueError
-        For an unknown ``mode`` or ``epochs`` < 1.
+        For an unknown ``mode``, ``epochs`` < 1, ``batch_size`` < 1, a learning rate that is
+        not positive, a negative decay, tilt radius or height jitter, or loss settings out of
+        range (checked by :func:`afmkit.learn.losses.compile_args`).
     """
 
     mode: str
@@ -103,6 +121,12 @@ class TrainConfig:
     batch_size: int = 30
     lr: float = 1e-3
     decay: float = 1e-5
+    loss_weights: dict[str, float] | None = None
+    focal_gamma: float = losses.FOCAL_GAMMA
+    focal_alpha_n: float = losses.FOCAL_ALPHA_N
+    position_beta: float = losses.POSITION_BETA
+    tilt_radius: float = 1.0
+    height_jitter: float = 0.25
     seed: int = 0
     verbose: int = 1
     extra: dict = field(default_factory=dict)
@@ -112,7 +136,25 @@ class TrainConfig:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not self.lr > 0 or not self.decay >= 0:
+            raise ValueError(f"lr must be > 0 and decay >= 0, got {self.lr}, {self.decay}")
+        if not (self.tilt_radius >= 0 and self.height_jitter >= 0):
+            raise ValueError("tilt_radius and height_jitter must be >= 0 (Å)")
+        self.compile_args()  # loss settings out of range fail here, not after data are built
         self.out = Path(self.out)
+
+    def compile_args(self) -> dict:
+        """``model.compile`` keyword arguments of this run's loss (:func:`losses.compile_args`).
+
+        Returns
+        -------
+        dict
+            ``loss`` and, for DSH/ES, ``loss_weights``.
+        """
+        return losses.compile_args(self.mode, self.loss_weights, gamma=self.focal_gamma,
+                                   alpha_n=self.focal_alpha_n, beta=self.position_beta)
 
 
 def gpu_names() -> list[str]:
@@ -192,9 +234,81 @@ def training_data(config: TrainConfig):
         mols = molecule_set(config.molecule_set, split, size)
         out.append(
             AFMDataset(mols, config.mode, batch_size=config.batch_size, seed=config.seed + k,
-                       n_rotations=config.rotations, shuffle=(split == "train"))  # fmt: skip
+                       n_rotations=config.rotations, shuffle=(split == "train"),
+                       tilt_radius=config.tilt_radius,
+                       height_jitter=config.height_jitter)  # fmt: skip
         )
     return tuple(out)
+
+
+def simulate_shards(
+    config: TrainConfig, directory: str | Path | None = None, progress: bool = True
+) -> TrainConfig:
+    """Simulate the on-the-fly data of ``config`` once into shards, to reuse every epoch.
+
+    The molecules, sizes, rotations, batch size, tip tilt and height jitter and seed of
+    ``config`` pick a folder ``<directory>/<mode>-<key>/{train,val,test}``; shards already there
+    are reused, a half-written set is completed (:func:`afmkit.learn.data.write_shards`).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        A run without shard directories.
+    directory : str or Path, optional
+        Parent folder of the shard sets (default: ``data`` next to ``config.out``, so runs with
+        the same data share them).
+    progress : bool
+        Progress bars while simulating.
+
+    Returns
+    -------
+    TrainConfig
+        A copy of ``config`` that reads the shards (``train_shards``, ``val_shards``,
+        ``test_shards``).
+
+    Raises
+    ------
+    ValueError
+        If ``config`` already names shard directories.
+    """
+    if config.train_shards is not None:
+        raise ValueError("config already reads shards; simulate_shards needs on-the-fly data")
+    data = {key: getattr(config, key) for key in (
+        "mode", "molecule_set", "train_size", "val_size", "test_size", "rotations",
+        "batch_size", "tilt_radius", "height_jitter", "seed")}  # fmt: skip
+    key = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+    base = Path(directory) if directory is not None else config.out.parent / "data"
+    folder = base / f"{config.mode}-{key}"
+    for dataset, split in zip(training_data(config), ("train", "val", "test"), strict=True):
+        write_shards(dataset, folder / split, progress=progress)
+    return replace(config, train_shards=folder / "train", val_shards=folder / "val",
+                   test_shards=folder / "test")  # fmt: skip
+
+
+class TrainingStopped(Exception):
+    """Raised inside ``fit`` by :class:`StopTraining` when a stop was asked for."""
+
+
+class StopTraining(keras.callbacks.Callback):
+    """Stop ``fit`` after the current batch when :meth:`request` is called (e.g. from a button).
+
+    Unlike ``model.stop_training`` it ends ``fit`` with :class:`TrainingStopped` before the epoch
+    is closed, so the unfinished epoch is not recorded: the run's backup still holds the last
+    whole epoch, and running the same configuration again resumes from there.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requested = False
+
+    def request(self) -> None:
+        """Ask the training to stop after the batch it is on."""
+        self.requested = True
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Raise :class:`TrainingStopped` if a stop was requested."""
+        if self.requested:
+            raise TrainingStopped(f"stopped by request during batch {batch + 1}")
 
 
 def build_compiled_model(config: TrainConfig) -> keras.Model:
@@ -203,7 +317,8 @@ def build_compiled_model(config: TrainConfig) -> keras.Model:
     Parameters
     ----------
     config : TrainConfig
-        Mode, seed (model initialisation), learning rate and decay.
+        Mode, seed (model initialisation), learning rate and decay, loss weights and focal /
+        position-loss settings.
 
     Returns
     -------
@@ -216,7 +331,7 @@ def build_compiled_model(config: TrainConfig) -> keras.Model:
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         config.lr, decay_steps=1, decay_rate=config.decay
     )
-    model.compile(optimizer=keras.optimizers.Adam(schedule), **losses.compile_args(config.mode))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), **config.compile_args())
     return model
 
 
@@ -345,6 +460,12 @@ def train(
     dict
         The test metrics (:func:`evaluate`) with ``mode``, ``epochs``, ``wall_time_s``,
         ``train_samples_per_epoch`` and ``keras_backend``; also in ``metrics.json``.
+
+    Raises
+    ------
+    TrainingStopped
+        When a :class:`StopTraining` callback in ``callbacks`` was asked to stop; the backup of
+        the last whole epoch stays, and ``train(config)`` again resumes from it.
     """
     out = config.out
     out.mkdir(parents=True, exist_ok=True)

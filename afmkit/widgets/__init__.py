@@ -16,7 +16,9 @@ Topic modules (the keys of :data:`TOPICS`), one per notebook topic:
 * :mod:`.descriptors` (05): ``descriptor_panel``.
 * :mod:`.augmentation` (06): ``augmentation_panel``, ``augmentation_steps``.
 * :mod:`.training` (08–10): ``training_monitor``, ``prediction_browser``, ``layer_table``, …
-* :mod:`.matching` (11): ``matching_panel``.
+* :mod:`.trainer` (08–10): ``training_panel``, every training parameter with Train/Stop/resume.
+* :mod:`.matching` (11): ``matching_panel`` (browse results) and ``match_search_panel`` (every
+  search parameter, a Match button and the confidence of the result).
 
 Helper modules: :mod:`.core` (the :class:`~afmkit.widgets.core.Panel`, sliders, PNG previews)
 and :mod:`.previews` (the molecule drop-down, cached preview simulations).
@@ -35,7 +37,15 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from afmkit.widgets.core import Debouncer, Panel, array_png, dropdown, int_slider, slider
+from afmkit.widgets.core import (
+    BackgroundJob,
+    Debouncer,
+    Panel,
+    array_png,
+    dropdown,
+    int_slider,
+    slider,
+)
 
 #: The public names of each topic module (its ``__all__``; a test keeps the two equal).
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -53,10 +63,11 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "PredictionSet", "TrainingMonitor", "collect_predictions", "history_from_csv",
         "layer_table", "loss_figure", "prediction_browser", "training_monitor",
     ),
-    "matching": ("matching_panel",),
+    "trainer": ("TrainingPanel", "training_panel"),
+    "matching": ("MatchSearchPanel", "match_search_panel", "matching_panel"),
 }  # fmt: skip
 
-_CORE = ("Debouncer", "Panel", "array_png", "dropdown", "int_slider", "slider")
+_CORE = ("BackgroundJob", "Debouncer", "Panel", "array_png", "dropdown", "int_slider", "slider")
 
 
 def topic_module(topic: str) -> ModuleType:
@@ -87,6 +98,8 @@ def topic_module(topic: str) -> ModuleType:
         from afmkit.widgets import augmentation as module
     elif topic == "training":
         from afmkit.widgets import training as module
+    elif topic == "trainer":
+        from afmkit.widgets import trainer as module
     elif topic == "matching":
         from afmkit.widgets import matching as module
     else:
@@ -121,6 +134,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "TOPICS",
+    "BackgroundJob",
     "Debouncer",
     "Panel",
     "array_png",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 
 __all__ = [
     "DEBOUNCE_S",
+    "BackgroundJob",
     "Debouncer",
     "Panel",
     "array_png",
@@ -293,6 +295,92 @@ class Debouncer:
         if self._handle is not None:
             self._handle.cancel()
         self._handle = loop.call_later(self.delay_s, self.func)
+
+
+class BackgroundJob:
+    """Run one long function at a time in a background thread, keeping its result or error.
+
+    Panels whose work takes seconds to hours (training, matching) start it here, so the notebook
+    stays usable and the panel's widgets keep updating while it runs.
+
+    Parameters
+    ----------
+    name
+        Thread name (shows in debuggers and error messages).
+
+    Attributes
+    ----------
+    result : Any
+        What the last finished function returned (None while running or after an error).
+    error : BaseException or None
+        The exception the last function raised, if any.
+    seconds : float
+        Wall time of the last finished function, s.
+    """
+
+    def __init__(self, name: str = "afmkit-job") -> None:
+        self.name = name
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.seconds = float("nan")
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether a function is running now."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(
+        self, func: Callable[[], Any], on_done: Callable[[BackgroundJob], Any] | None = None
+    ) -> bool:
+        """Start ``func()`` in a daemon thread unless one is running.
+
+        Parameters
+        ----------
+        func
+            The work (no arguments).
+        on_done
+            Called with this job in the worker thread once ``func`` has returned or raised.
+
+        Returns
+        -------
+        bool
+            False (and nothing started) if a function is still running.
+        """
+        if self.running:
+            return False
+        self.result, self.error = None, None
+
+        def work() -> None:
+            start = time.perf_counter()
+            try:
+                self.result = func()
+            except BaseException as exc:  # kept for the panel to show; the thread ends quietly
+                self.error = exc
+            self.seconds = time.perf_counter() - start
+            if on_done is not None:
+                on_done(self)
+
+        self._thread = threading.Thread(target=work, name=self.name, daemon=True)
+        self._thread.start()
+        return True
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        """Wait for the running function (at most ``timeout_s`` seconds).
+
+        Parameters
+        ----------
+        timeout_s
+            Longest wait, s (None: until it ends).
+
+        Returns
+        -------
+        bool
+            True when nothing is running any more.
+        """
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        return not self.running
 
 
 class Panel:

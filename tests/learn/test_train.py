@@ -69,3 +69,24 @@ def test_bad_configurations(tmp_path):
         TrainConfig(mode="dsh", out=tmp_path, epochs=0)
     with pytest.raises(ValueError, match="all three"):
         train(TrainConfig(mode="dsh", out=tmp_path, train_shards=tmp_path))
+
+
+def test_config_carries_loss_and_augmentation_settings(tmp_path):
+    from afmkit.learn import losses
+    from afmkit.learn.train import TrainConfig, training_data
+
+    dsh = TrainConfig("dsh", tmp_path, loss_weights={"vdw_spheres": 1.5})
+    assert dsh.compile_args()["loss_weights"] == {**losses.DSH_LOSS_WEIGHTS, "vdw_spheres": 1.5}
+    xyz = TrainConfig("xyz", tmp_path, focal_gamma=0.0, focal_alpha_n=0.5, position_beta=1.0)
+    loss = xyz.compile_args()["loss"]
+    assert (loss.gamma, loss.alpha_n, loss.beta) == (0.0, 0.5, 1.0)
+    for bad in ({"loss_weights": {"es_map": 1.0}}, {"loss_weights": {"height_map": -1.0}},
+                {"focal_alpha_n": 1.5}, {"position_beta": float("nan")}, {"lr": 0.0},
+                {"batch_size": 0}, {"tilt_radius": -0.1}):  # fmt: skip
+        mode = "xyz" if any(k.startswith(("focal", "position")) for k in bad) else "dsh"
+        with pytest.raises(ValueError):
+            TrainConfig(mode, tmp_path, **bad)
+    config = TrainConfig("dsh", tmp_path, train_size=1, val_size=1, test_size=1, rotations=1,
+                         tilt_radius=0.3, height_jitter=0.05)  # fmt: skip
+    train_data = training_data(config)[0]
+    assert (train_data.tilt_radius, train_data.height_jitter) == (0.3, 0.05)

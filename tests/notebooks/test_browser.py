@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -35,6 +36,8 @@ CHROMIUM = os.environ.get("AFMKIT_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("AFMKIT_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes"}
 
 PPM_NOTEBOOK = "02_probe_particle_model.ipynb"
+TRAINING_NOTEBOOK = "08_training_dsh.ipynb"
+TRAINING_PANEL = ".afmkit-training-panel"
 PPM_PANEL = ".afmkit-ppm-panel"
 DEMO_NOTEBOOK = "browser_demo.ipynb"
 DEMO_PANEL = ".afmkit-browser-demo"
@@ -43,6 +46,7 @@ SERVER_START_S = 60  # JupyterLab server answering /api/status
 RUN_ALL_S = 180  # run-all until the panel with its image is on screen (~25 s when idle)
 RERENDER_S = 30  # slider moved → new image
 NGL_DRAW_S = 30  # nglview canvas shows a molecule (not one flat colour)
+TRAIN_S = 300  # Train pressed → the tiny quick-mode run has finished (~40 s when idle)
 
 # what ipywidgets / JupyterLab put where a widget fails to render
 WIDGET_ERROR_SELECTOR = ".jupyter-widgets-error-widget"
@@ -301,6 +305,26 @@ def _move_slider(page, slider, presses: int = 4) -> str:
     return after
 
 
+def _open_and_run_all(page, lab: dict, notebook: str) -> None:
+    """Open ``notebook`` in JupyterLab, wait for its kernel, and start run-all."""
+    # a workspace of its own: the default one would restore the notebooks opened by earlier
+    # tests, and run-all could go to one of them instead of ``notebook``
+    workspace = f"afmkit-{Path(notebook).stem}-{secrets.token_hex(4)}"
+    page.goto(f"{lab['url']}/lab/workspaces/{workspace}/tree/{notebook}?token={lab['token']}")
+    page.wait_for_function(
+        "(path) => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.context"
+        " && window.jupyterapp.shell.currentWidget.context.path === path"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+        arg=notebook,
+        timeout=SERVER_START_S * 1000,
+    )
+    page.locator(".jp-Notebook").first.wait_for(timeout=SERVER_START_S * 1000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
 def _drive_panel(
     lab: dict,
     browser,
@@ -323,22 +347,7 @@ def _drive_panel(
     page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
     result: dict = {}
     try:
-        # a workspace of its own: the default one would restore the notebooks opened by earlier
-        # tests, and run-all could go to one of them instead of ``notebook``
-        workspace = f"afmkit-{Path(notebook).stem}-{secrets.token_hex(4)}"
-        page.goto(f"{lab['url']}/lab/workspaces/{workspace}/tree/{notebook}?token={lab['token']}")
-        page.wait_for_function(
-            "(path) => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-            " && window.jupyterapp.shell.currentWidget.context"
-            " && window.jupyterapp.shell.currentWidget.context.path === path"
-            " && window.jupyterapp.shell.currentWidget.sessionContext"
-            " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
-            arg=notebook,
-            timeout=SERVER_START_S * 1000,
-        )
-        page.locator(".jp-Notebook").first.wait_for(timeout=SERVER_START_S * 1000)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        _open_and_run_all(page, lab, notebook)
         panel = page.locator(panel_selector).first
         image = panel.locator(f"{image_selector}[src]").first
         try:
@@ -411,3 +420,64 @@ def test_ppm_panel_in_notebook_02(lab, browser, tmp_path):
     assert res["image_before"] != res["image_after"], "the Δf preview looks the same"
     assert res["panel_before"] != res["panel_after"], "the PPM panel looks the same after the move"
     assert res["ngl"], "no nglview canvas"
+
+
+def test_training_panel_in_notebook_08(lab, browser, tmp_path):
+    """Notebook 08's training panel: fewer epochs with the slider, Train, the run finishes in the
+    background (the kernel stays idle) and the live monitor draws the loss curves."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    try:
+        _open_and_run_all(page, lab, TRAINING_NOTEBOOK)
+        _wait_run_all_done(page)  # the kernel is idle: button clicks reach it at once
+        panel = page.locator(TRAINING_PANEL).first
+        panel.scroll_into_view_if_needed()  # JupyterLab renders only the cells in view
+        status = panel.locator(".afmkit-training-status")
+        panel.locator(".afmkit-training-status", has_text="press Train").wait_for(timeout=10_000)
+
+        epochs = panel.locator(".widget-slider").first  # Optimiser tab: epochs first
+        assert "epochs" in epochs.inner_text()
+        before = epochs.locator(".widget-readout").inner_text()
+        handle = epochs.locator(".noUi-handle").first
+        handle.focus()
+        for _ in range(int(before) - 2):  # quick mode: 8 epochs → 2
+            handle.press("ArrowLeft")
+            page.wait_for_timeout(30)
+        assert epochs.locator(".widget-readout").inner_text() == "2"
+        panel.screenshot(path=tmp_path / "training_before.png")
+
+        panel.locator("button", has_text="Train").click()
+        panel.locator(".afmkit-training-status", has_text="run-001").wait_for(timeout=30_000)
+        kernel_idle = page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        )
+        assert kernel_idle == "idle", "training should run in a background thread"
+        try:
+            panel.locator(".afmkit-training-status", has_text="finished").wait_for(
+                timeout=TRAIN_S * 1000
+            )
+        except Exception:
+            raise AssertionError(f"no finished run after {TRAIN_S} s; status: "
+                                 f"{status.inner_text()!r}") from None
+        text = status.inner_text()
+        assert "run-001 finished" in text and "test loss" in text, text
+        curves = panel.locator(".js-plotly-plot .scatterlayer .trace")
+        assert curves.count() >= 2, "the monitor drew no loss curves"  # loss and val_loss
+        assert "epoch 2" in panel.inner_text()
+        panel.screenshot(path=tmp_path / "training_after.png")
+        assert not _widget_errors(page)
+        # the notebook's clean-up cell ran before Train: remove the run's temporary folder too
+        found = re.search(r"\((/\S+)/panel/run-001/metrics\.json\)", text)
+        if found and Path(found.group(1)).name.startswith("afmkit-08-dsh-"):
+            shutil.rmtree(found.group(1), ignore_errors=True)
+    except Exception:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=tmp_path / "failure_page.png", full_page=True)
+        print(f"screenshots in {tmp_path}")
+        print("browser console:\n" + "\n".join(console[-40:]))
+        print("cell errors:\n" + (_cell_errors(page) or "(none)"))
+        raise
+    finally:
+        context.close()
