@@ -379,26 +379,55 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loss_weights(items: list[str]) -> dict[str, float] | None:
+    """``["atomic_disks=20", ...]`` → ``{"atomic_disks": 20.0}`` (None when empty)."""
+    weights = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--loss-weight wants OUTPUT=W (e.g. atomic_disks=20), got {item!r}")
+    return weights or None
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    from afmkit.learn.train import TrainConfig, quick_config, train
+    from afmkit.learn.train import quick_config, train
     from afmkit.plotting.training import plot_loss_curve
 
     out = args.out or f"runs/{args.mode}"
     if args.quick or (quick_mode() and not args.full):
         config = quick_config(args.mode, out)
     else:
-        shards = args.shards
-        config = TrainConfig(
-            mode=args.mode, out=out, epochs=args.epochs, molecule_set=args.set,
-            train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
-            rotations=args.rotations, batch_size=args.batch_size, seed=args.seed,
-            train_shards=f"{shards}-train" if shards else None,
-            val_shards=f"{shards}-val" if shards else None,
-            test_shards=f"{shards}-test" if shards else None,
-        )  # fmt: skip
+        try:
+            config = _train_config(args, out)
+        except ValueError as err:  # a setting out of range: one line, not a traceback
+            print(f"afmkit train: {err}", file=sys.stderr)
+            return 2
     report = train(config, plot_loss=plot_loss_curve)
     _log(f"test metrics: {json.dumps(report['losses'])} (all in {Path(out) / 'metrics.json'})")
     return 0
+
+
+def _train_config(args: argparse.Namespace, out: str) -> Any:
+    """The TrainConfig of ``afmkit train``'s options (ValueError for one out of range)."""
+    from afmkit.learn.train import TrainConfig
+
+    shards = args.shards
+    return TrainConfig(
+        mode=args.mode, out=out, epochs=args.epochs, molecule_set=args.set,
+        train_size=args.train_size, val_size=args.val_size, test_size=args.test_size,
+        rotations=args.rotations, batch_size=args.batch_size, seed=args.seed,
+        lr=args.lr, decay=args.decay, loss_weights=_loss_weights(args.loss_weight),
+        focal_gamma=args.focal_gamma, focal_alpha_n=args.focal_alpha,
+        position_beta=args.position_weight, tilt_radius=args.tilt_radius,
+        height_jitter=args.height_jitter,
+        train_shards=f"{shards}-train" if shards else None,
+        val_shards=f"{shards}-val" if shards else None,
+        test_shards=f"{shards}-test" if shards else None,
+    )  # fmt: skip
 
 
 def _cmd_campaign(args: argparse.Namespace) -> int:
@@ -775,6 +804,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-size", type=int, default=None)
     train.add_argument("--rotations", type=int, default=None)
     train.add_argument("--batch-size", type=int, default=30)
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (1e-3)")
+    train.add_argument("--decay", type=float, default=1e-5,
+                       help="inverse-time decay of the learning rate per step (1e-5)")
+    train.add_argument("--loss-weight", action="append", default=[], metavar="OUTPUT=W",
+                       help="dsh/es: weight of one output's loss, e.g. atomic_disks=20 "
+                       "(repeatable; default the thesis's)")
+    train.add_argument("--focal-gamma", type=float, default=1.25, help="xyz: focal-loss γ")
+    train.add_argument("--focal-alpha", type=float, default=0.30,
+                       help="xyz: focal-loss α_n, the weight of background boxes")
+    train.add_argument("--position-weight", type=float, default=0.15,
+                       help="xyz: weight β_PL of the position loss")
+    train.add_argument("--tilt-radius", type=float, default=1.0,
+                       help="on-the-fly data: largest random tip tilt, Å")
+    train.add_argument("--height-jitter", type=float, default=0.25,
+                       help="on-the-fly data: random change of the closest tip height, ± Å")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quick", action="store_true", help="tiny run (also AFMKIT_QUICK=1)")
     train.add_argument("--full", action="store_true", help="ignore AFMKIT_QUICK")

@@ -310,3 +310,16 @@ def test_simulate_bad_input_is_one_line(tmp_path: Path, capsys, rows, expected) 
     assert not (tmp_path / "bad.npz").exists()
     assert cli.main(["simulate", str(xyz), "--scan-size", "1", "2", "3"]) == 2
     assert "one value or two" in capsys.readouterr().err
+
+
+def test_train_options_out_of_range_are_one_line_errors(tmp_path, capsys):
+    from afmkit.cli import main
+
+    args = ["train", "dsh", "--full", "--out", str(tmp_path / "run")]
+    assert main([*args, "--loss-weight", "atomic_disks"]) == 2
+    assert "OUTPUT=W" in capsys.readouterr().err
+    assert main([*args, "--loss-weight", "es_map=1"]) == 2
+    assert "no output 'es_map'" in capsys.readouterr().err
+    assert main([*args, "--tilt-radius", "-1"]) == 2
+    assert "tilt_radius" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
