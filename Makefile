@@ -3,10 +3,12 @@
 #   make lab     create .venv (first time), install afmkit, start JupyterLab on notebooks/
 #   make demo    headless demo: simulate two molecules, write figures to out/
 #   make test    run the test suite (quick mode); installs Chromium for the browser test
+#   make book    the course site: every notebook executed, as static HTML in build/book/html
 #
 # Variables you can override:  make PYTHON=python3.12 venv,  make test PYTEST_ARGS="-k cli -x",
 # make lab LAB_ARGS="--no-browser --port 8889",  make demo DEMO_ARGS=--quick OUT=/tmp/afm,
-# make test REQUIRE_BROWSER=0 (skip, rather than fail, the browser test when Chromium is missing)
+# make test REQUIRE_BROWSER=0 (skip, rather than fail, the browser test when Chromium is missing),
+# make book BOOK_QUICK=0 (the site with the notebooks executed in full mode: takes long)
 
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -15,6 +17,10 @@ LAB_ARGS    ?=
 DEMO_ARGS   ?=
 PYTEST_ARGS ?=
 PIP_ARGS    ?=
+# The course site (make book): quick (1) or full (0) mode, output root, executed notebooks.
+BOOK_QUICK  ?= 1
+BOOK_OUT    ?= build/book
+EXECUTED    ?= build/executed
 # Debian's Chromium (package `chromium`) drives tests/notebooks/test_browser.py through Playwright; no
 # Playwright browser download. REQUIRE_BROWSER=1 makes that test fail instead of skipping.
 CHROMIUM        ?= /usr/bin/chromium
@@ -26,7 +32,7 @@ VENV_PY  := $(VENV_BIN)/python
 STAMP    := $(VENV)/.afmkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab demo test test-browser browser-deps lint bench student clean distclean
+.PHONY: help venv lab demo test test-browser browser-deps book lint bench student clean distclean
 
 help:
 	@echo "afmkit make targets:"
@@ -35,6 +41,7 @@ help:
 	@echo "  make test       run the tests in quick mode (PYTEST_ARGS=... passed to pytest)"
 	@echo "  make test-browser  only the real-browser test (JupyterLab + Chromium + Playwright)"
 	@echo "  make browser-deps  install Debian's chromium if $(CHROMIUM) is missing (apt-get)"
+	@echo "  make book       the course site in $(BOOK_OUT)/html (quick mode; BOOK_QUICK=0: full, long)"
 	@echo "  make lint       ruff check"
 	@echo "  make bench      run the speed scripts in benchmarks/"
 	@echo "  make student    student copies of the notebooks, solutions removed, in $(STUDENT)/"
@@ -62,14 +69,26 @@ demo: $(STAMP)
 
 # pytest's own exit status is make's: failures (1), errors (2..4) and "no tests collected" (5)
 # all fail the target.
+# The notebook test saves each executed notebook in $(EXECUTED) for the course site to reuse.
 TEST_ENV := AFMKIT_QUICK=1 MPLBACKEND=Agg AFMKIT_CHROMIUM=$(CHROMIUM) \
-	AFMKIT_REQUIRE_BROWSER=$(REQUIRE_BROWSER)
+	AFMKIT_REQUIRE_BROWSER=$(REQUIRE_BROWSER) AFMKIT_EXECUTED_DIR=$(abspath $(EXECUTED))
 
 test: $(STAMP) browser-deps
 	$(TEST_ENV) $(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 test-browser: $(STAMP) browser-deps
 	$(TEST_ENV) $(VENV_PY) -m pytest tests/notebooks/test_browser.py $(PYTEST_ARGS)
+
+# The course site (book/, Sphinx + MyST-NB): every notebook executed in quick mode
+# (BOOK_QUICK=0: full mode, which takes long), as static HTML in $(BOOK_OUT)/html; open
+# $(BOOK_OUT)/html/index.html. Executed notebooks are kept in $(EXECUTED) (full mode:
+# $(EXECUTED)-full) and reused while they are newer than their source and have the same cells;
+# `make test` leaves fresh quick-mode ones there, so a `make book` after it only runs Sphinx.
+BOOK_EXECUTED := $(EXECUTED)$(if $(filter 0,$(BOOK_QUICK)),-full,)
+
+book: $(STAMP)
+	$(VENV_PY) -m book --quick $(if $(filter 0,$(BOOK_QUICK)),0,1) \
+		--executed $(BOOK_EXECUTED) --out $(BOOK_OUT)
 
 # Installs Debian's chromium when $(CHROMIUM) is missing (as root, else with `sudo -n`); tries
 # without `apt-get update` first. A failed install only warns: the browser test then fails
@@ -86,7 +105,7 @@ browser-deps:
 		|| { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends chromium; } \
 		|| echo "warning: could not install chromium; the browser test will not run"
 
-LINT_PATHS := $(wildcard afmkit tests benchmarks)
+LINT_PATHS := $(wildcard afmkit tests benchmarks scripts book)
 
 lint: $(STAMP)
 	$(VENV_BIN)/ruff check $(LINT_PATHS)

@@ -19,7 +19,7 @@ def test_ruff_clean():
     if ruff is None:
         pytest.fail("ruff is not installed (it is in the test extra: pip install -e '.[test]')")
     result = subprocess.run(
-        [ruff, "check", "--no-cache", "afmkit", "tests", "benchmarks", "scripts"],
+        [ruff, "check", "--no-cache", "afmkit", "tests", "benchmarks", "scripts", "book"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -16,6 +16,9 @@
   wall time is printed as it finishes (and how much of it the solutions took); the time of the
   notebook's own cells is saved to ``runs/notebook-times.json`` (git-ignored), the source of the
   quick-mode times in the notebooks' first cells.
+  With ``AFMKIT_EXECUTED_DIR`` set (``make test`` sets ``build/executed``), the kernel draws
+  figures inline, records the widget state, and each executed notebook is saved there without
+  the solution cells (:mod:`book.executed`), for the course site (``make book``) to reuse.
 * ``test_quick_mode_total_budget``: the notebooks executed in this session, solutions included,
   took less than :data:`TOTAL_BUDGET_S` together; prints the per-notebook table.
 
@@ -192,6 +195,8 @@ def test_series_complete_00_to_11() -> None:
 def _kernel_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({"AFMKIT_QUICK": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    if _executed_dir() is not None:  # executed copies for the course site: keep the figures
+        env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
     return env
@@ -218,6 +223,11 @@ def test_executes_in_quick_mode(path: Path, capsys: pytest.CaptureFixture) -> No
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb, n_solutions = with_solutions(_read(path))
+    save_to = _executed_dir()
+    if save_to is not None:
+        from book.executed import snapshot_cell
+
+        nb.cells.append(snapshot_cell())  # plotly widgets' figures into the widget state
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_S,
@@ -225,6 +235,7 @@ def test_executes_in_quick_mode(path: Path, capsys: pytest.CaptureFixture) -> No
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
         allow_errors=False,
         record_timing=True,
+        store_widget_state=save_to is not None,
     )
     start = time.perf_counter()
     try:
@@ -242,6 +253,16 @@ def test_executes_in_quick_mode(path: Path, capsys: pytest.CaptureFixture) -> No
                 f"{n_solutions} exercise solution(s) {SOLUTION_TIMES[path.stem]:.1f} s]",
                 end="",
             )
+    if save_to is not None:
+        from book.executed import save_executed
+
+        save_executed(nb, save_to / path.name, quick=True, tags=[SOLUTION_TAG])
+
+
+def _executed_dir() -> Path | None:
+    """Where to save executed copies for the course site (``AFMKIT_EXECUTED_DIR``), or None."""
+    value = os.environ.get("AFMKIT_EXECUTED_DIR", "").strip()
+    return Path(value) if value else None
 
 
 def _tagged_seconds(nb: nbformat.NotebookNode, tag: str) -> float:
