@@ -7,6 +7,8 @@ Examples::
     afmkit simulate mol.xyz --out mol.npz --png mol.png --probe CO
     afmkit match exp.npy --out match.json --png match.png      # orientation of camphor
     afmkit match afm_camphor/ --method descriptors --top-k 3 --out all.json
+    afmkit predict scans/*.sxm --out pred     # your own measurement → descriptors, atoms
+    afmkit predict scan.gwy --molecule "CC1(C)C2CCC1(C)C(=O)C2" --out pred   # + orientation
 
 Everything runs headless (Matplotlib figures are rendered with Agg, no display needed), without a
 GPU and without network access. Heavy imports happen inside the subcommands so that
@@ -21,6 +23,7 @@ import datetime as _dt
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -703,6 +706,201 @@ def _cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+PREDICT_NOTE = (
+    "Atoms: x, y in Å in the prepared image frame (origin at the window centre), z in Å below the "
+    "topmost atom; confidences are the xyz model's. Descriptors: DSH (Å) and, with --xe, the ES "
+    "map (V). The preparation report lists every step and warning."
+)
+
+
+def _read_measurement(paths: Sequence[str], options: dict[str, Any], what: str) -> Any:
+    """An ExperimentStack from instrument files; bad files become a one-line _BadInput."""
+    from afmkit.experiments.readers import read_experiment
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stack = read_experiment(list(paths) if len(paths) > 1 else paths[0], **options)
+    except (ValueError, OSError) as exc:
+        raise _BadInput(f"{what}: {' '.join(str(exc).split())}") from None
+    for w in caught:
+        _log(f"warning ({what}): {w.message}")
+    return stack
+
+
+def _prepare(stack: Any, options: dict[str, Any], what: str) -> Any:
+    from afmkit.experiments.preparation import prepare_experiment
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # kept in the report and logged below
+            prepared = prepare_experiment(stack, **options)
+    except ValueError as exc:
+        raise _BadInput(f"{what}: {' '.join(str(exc).split())}") from None
+    for message in prepared.warnings:
+        _log(f"warning ({what}, preparation): {message}")
+    return prepared
+
+
+def run_predict(
+    files: Sequence[str],
+    out: str | Path,
+    *,
+    xe_files: Sequence[str] | None = None,
+    read_options: dict[str, Any] | None = None,
+    prepare_options: dict[str, Any] | None = None,
+    threshold: float = 0.5,
+    molecule: str | None = None,
+    method: str | None = None,
+    top_k: int = 5,
+    n_orientations: int = 500,
+    library_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Read a measurement, prepare it, run the models (and matching); write figures and JSON.
+
+    Writes into ``out``: ``slices.png`` (the measured slices), ``drift.png`` (the drift found
+    between slices), ``prediction.png`` (atoms on the closest slice and the descriptors),
+    ``summary.json`` (the measurement, the preparation report, the analysis and the match), and
+    ``prepared.npz`` (the prepared stack ``X``, its Δf ``df`` in Hz and ``heights`` in Å).
+
+    Parameters
+    ----------
+    files : sequence of str
+        Instrument files of one CO-tip measurement: an ``.sxm`` series (or a folder / glob), a
+        ``.3ds`` grid, a ``.gwy`` file, or ``.npy``/``.npz`` (with ``pixel_size`` in
+        ``read_options``) — :func:`afmkit.experiments.readers.read_experiment`.
+    out : str or Path
+        Output directory (created).
+    xe_files : sequence of str, optional
+        The Xe-tip measurement of the same molecule and window: enables the ES model.
+    read_options : dict, optional
+        Keyword arguments of the reader (``channel``, ``direction``, ``pixel_size``, …).
+    prepare_options : dict, optional
+        Keyword arguments of :func:`afmkit.experiments.preparation.prepare_experiment`.
+    threshold : float
+        Atom confidence threshold of the xyz model.
+    molecule : str, optional
+        Match this molecule: ``camphor``, an .xyz path or a SMILES string.
+    method : str, optional
+        Matching method (default :data:`afmkit.experiments.matching.DEFAULT_METHOD`).
+    top_k : int
+        Orientations reported.
+    n_orientations : int
+        Viewing directions in the matching library.
+    library_dir : str or Path, optional
+        Library cache directory.
+
+    Returns
+    -------
+    dict
+        The JSON document.
+
+    Raises
+    ------
+    _BadInput
+        For files that cannot be read or prepared, or a molecule that cannot be built (the
+        command exits with status 2).
+    """
+    out = Path(out)
+    read_options = dict(read_options or {})
+    stack = _read_measurement(files, read_options, "input")
+    _log(f"read: {stack.summary()}")
+    prepared = _prepare(stack, dict(prepare_options or {}), "input")
+    xe = None
+    if xe_files:
+        xe_stack = _read_measurement(xe_files, read_options, "--xe")
+        xe = _prepare(xe_stack, dict(prepare_options or {}), "--xe")
+    mol = None
+    if molecule is not None:
+        from afmkit.experiments.analysis import resolve_molecule
+
+        try:
+            mol = _read_molecule(molecule) if molecule.lower() == "camphor" \
+                else resolve_molecule(molecule)
+        except ValueError as exc:
+            raise _BadInput(f"--molecule {molecule}: {exc}") from None
+
+    from afmkit.experiments import matching
+    from afmkit.experiments.analysis import analyse_experiment
+    from afmkit.fileio import atomic_path
+    from afmkit.learn.models import load_pretrained
+    from afmkit.plotting.experiments import analysis_figure, drift_figure, slices_figure
+
+    options: dict[str, Any] = {"top_k": top_k}
+    if method:
+        options["method"] = method
+    if mol is not None:
+        dsh = load_pretrained(matching.DEFAULT_MODEL)
+        folder = matching.library_directory(library_dir)
+        _log(f"library: {n_orientations} viewing directions of {mol.name or molecule} in "
+             f"{folder} (built once, ≈ 0.45 s per direction; cached)")  # fmt: skip
+        try:
+            options["library"] = matching.build_library(
+                mol, n_orientations, dsh, directory=folder, progress=sys.stderr.isatty())
+        except ValueError as exc:
+            raise _BadInput(f"--molecule {molecule}: {exc}") from None
+    try:
+        analysis = analyse_experiment(
+            prepared.X, X_xe=None if xe is None else xe.X, pixel_size=prepared.pixel_size[0],
+            threshold=threshold, molecule=mol, df=prepared.df, slice_heights=prepared.heights,
+            match_options=options,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise _BadInput(str(exc)) from None
+    for note in analysis.notes:
+        _log(note)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "slices.png": slices_figure(stack.df, stack.pixel_size, stack.heights,
+                                    title="measured Δf (Hz), far → close"),
+        "prediction.png": analysis_figure(analysis, prepared.df[:, :, -1]),
+    }  # fmt: skip
+    if prepared.shifts_angstrom is not None:
+        figures["drift.png"] = drift_figure(prepared.shifts_angstrom, stack.heights)
+    for name, fig in figures.items():
+        with atomic_path(out / name) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    with atomic_path(out / "prepared.npz") as tmp:
+        np.savez_compressed(tmp, X=prepared.X, df=prepared.df, heights=prepared.heights)
+    doc = {
+        "files": [str(f) for f in files],
+        "xe_files": [str(f) for f in xe_files or []],
+        "measurement": stack.summary(),
+        "preparation": prepared.report(),
+        "xe_preparation": None if xe is None else xe.report(),
+        **analysis.summary(),
+        "molecule": molecule,
+        "note": PREDICT_NOTE,
+        "figures": sorted(figures),
+    }
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(doc, indent=2, allow_nan=True, default=str) + "\n",
+                       encoding="utf-8")
+    atoms = 0 if analysis.atoms is None else len(analysis.atoms)
+    verdict = f"; match: {analysis.match.verdict()}" if analysis.match is not None else ""
+    _log(f"{atoms} atoms above p = {threshold:g}{verdict}; figures and summary.json → {out}")
+    return doc
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    read_options: dict[str, Any] = {}
+    for key in ("channel", "direction", "pixel_size"):
+        value = getattr(args, key)
+        if value is not None:
+            read_options[key] = value
+    prepare_options = {"drift": not args.no_drift, "background": args.background,
+                       "fill_nan": args.fill_nan, "rotate": not args.no_rotate}  # fmt: skip
+    try:
+        run_predict(args.files, args.out, xe_files=args.xe, read_options=read_options,
+                    prepare_options=prepare_options, threshold=args.threshold,
+                    molecule=args.molecule, method=args.method, top_k=args.top_k,
+                    n_orientations=args.n_orientations, library_dir=args.library_dir)  # fmt: skip
+    except _BadInput as exc:
+        print(f"afmkit predict: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The ``afmkit`` argument parser.
@@ -710,8 +908,8 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        With the subcommands ``demo``, ``simulate``, ``generate``, ``train``, ``campaign`` and
-        ``match``.
+        With the subcommands ``demo``, ``simulate``, ``generate``, ``train``, ``campaign``,
+        ``match`` and ``predict``.
     """
     parser = argparse.ArgumentParser(
         prog="afmkit",
@@ -897,6 +1095,42 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--out", required=True, metavar="FILE.json", help="result file")
     match.add_argument("--png", metavar="FILE.png", help="also write a figure")
     match.set_defaults(func=_cmd_match)
+    predict = sub.add_parser(
+        "predict",
+        help="read your own measurement, prepare it, predict descriptors and atoms (and match)",
+        description="Read constant-height Δf measurements (a Nanonis .sxm series, a .3ds grid, "
+        "a Gwyddion .gwy file, or .npy/.npz with --pixel-size), correct the drift between "
+        "slices, resample to the models' 128 × 128 px window and 10 slices, and run the DSH and "
+        "xyz models (and the ES model with --xe); with --molecule also find its orientation. "
+        "Writes figures, prepared.npz and summary.json into --out.",
+    )
+    predict.add_argument("files", nargs="+", metavar="FILE",
+                         help="instrument files of one CO-tip measurement (or a folder / glob)")
+    predict.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    predict.add_argument("--xe", nargs="+", metavar="FILE", default=None,
+                         help="the Xe-tip measurement of the same molecule (enables the ES map)")
+    predict.add_argument("--channel", default=None, help="Δf channel name (default: found)")
+    predict.add_argument("--direction", choices=("forward", "backward"), default=None,
+                         help="scan direction to read (default forward)")
+    predict.add_argument("--pixel-size", type=float, default=None, metavar="Å",
+                         help=".npy/.npz input: distance between pixel centres, Å")
+    predict.add_argument("--no-drift", action="store_true", help="skip the drift correction")
+    predict.add_argument("--no-rotate", action="store_true",
+                         help="keep the scan frame (do not turn by the scan angle)")
+    predict.add_argument("--background", choices=("plane", "line"), default=None,
+                         help="remove a plane or line-by-line background (default: none)")
+    predict.add_argument("--fill-nan", action="store_true",
+                         help="fill unmeasured (NaN) pixels from their neighbours, with a warning")
+    predict.add_argument("--threshold", type=float, default=0.5,
+                         help="atom confidence threshold of the xyz model (default 0.5)")
+    predict.add_argument("--molecule", default=None,
+                         help="match this molecule: camphor, an .xyz file or a SMILES string")
+    predict.add_argument("--method", choices=("hybrid", "descriptors", "df"), default=None)
+    predict.add_argument("--top-k", type=_positive_int, default=5)
+    predict.add_argument("--n-orientations", type=_positive_int, default=500)
+    predict.add_argument("--library-dir", default=None, help="matching library cache directory")
+    predict.set_defaults(func=_cmd_predict)
+
     return parser
 
 

@@ -30,7 +30,7 @@ class ExperimentStack:
         (nx, ny, n_slices) frequency shift, Hz, float; slice 0 farthest from the sample. NaN
         marks pixels that were not measured (an aborted frame), never silently filled.
     pixel_size : tuple of float
-        (dx, dy) distance between neighbouring pixel centres, Å.
+        (dx, dy) distance between neighbouring pixel centres, Å (one number: square pixels).
     heights : numpy.ndarray, optional
         (n_slices,) tip height of every slice relative to the closest one, Å (≥ 0, decreasing
         to 0 at the last slice); None when the file does not say.
@@ -81,7 +81,8 @@ class ExperimentStack:
         if self.df.ndim != 3 or min(self.df.shape) < 1:
             raise ValueError(f"df must be (nx, ny, n_slices) with at least one of each, got shape "
                              f"{self.df.shape}")  # fmt: skip
-        dx, dy = (float(v) for v in self.pixel_size)
+        size = np.broadcast_to(np.asarray(self.pixel_size, dtype=np.float64), (2,))
+        dx, dy = float(size[0]), float(size[1])
         if not (np.isfinite([dx, dy]).all() and dx > 0 and dy > 0):
             raise ValueError(f"pixel_size must be positive and finite (Å), got {self.pixel_size}")
         self.pixel_size = (dx, dy)

@@ -19,6 +19,8 @@ Topic modules (the keys of :data:`TOPICS`), one per notebook topic:
 * :mod:`.trainer` (08–10): ``training_panel``, every training parameter with Train/Stop/resume.
 * :mod:`.matching` (11): ``matching_panel`` (browse results) and ``match_search_panel`` (every
   search parameter, a Match button and the confidence of the result).
+* :mod:`.experiments` (12): ``preparation_panel`` (every step that prepares your own measurement
+  for the models) and ``slice_viewer``.
 
 Helper modules: :mod:`.core` (the :class:`~afmkit.widgets.core.Panel`, sliders, PNG previews)
 and :mod:`.previews` (the molecule drop-down, cached preview simulations).
@@ -65,6 +67,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     ),
     "trainer": ("TrainingPanel", "training_panel"),
     "matching": ("MatchSearchPanel", "match_search_panel", "matching_panel"),
+    "experiments": ("PreparationPanel", "preparation_panel", "slice_viewer"),
 }  # fmt: skip
 
 _CORE = ("BackgroundJob", "Debouncer", "Panel", "array_png", "dropdown", "int_slider", "slider")
@@ -102,6 +105,8 @@ def topic_module(topic: str) -> ModuleType:
         from afmkit.widgets import trainer as module
     elif topic == "matching":
         from afmkit.widgets import matching as module
+    elif topic == "experiments":
+        from afmkit.widgets import experiments as module
     else:
         raise KeyError(f"no widget topic {topic!r}; topics: {sorted(TOPICS)}")
     return module

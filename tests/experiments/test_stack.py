@@ -20,6 +20,7 @@ def test_stack_validates_and_describes_itself():
     assert "8 × 6 px × 3 slices" in text and "A = 0.50 Å" in text and "30°" in text
     copy = s.replace(scan_angle=0.0)
     assert copy.scan_angle == 0.0 and copy.metadata is not s.metadata
+    assert ExperimentStack(df, 0.1).pixel_size == (0.1, 0.1)
     for bad in (dict(df=np.zeros((4, 4))), dict(pixel_size=(0.0, 0.1)),
                 dict(heights=[0.1, 0.0]), dict(amplitude=-1.0), dict(f0=np.nan)):  # fmt: skip
         kwargs = dict(df=np.zeros((4, 4, 3)), pixel_size=(0.1, 0.1)) | bad

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM = os.environ.get("AFMKIT_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("AFMKIT_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes"}
-#: Longest site build, s: Sphinx alone takes well under a minute; executing all twelve
+#: Longest site build, s: Sphinx alone takes well under a minute; executing all thirteen
 #: notebooks (no executed copies at all) a few minutes on two cores.
 BUILD_S = 20 * 60
 #: The page opened in the browser: matplotlib figures and plotly figures.
