@@ -73,14 +73,14 @@ def issue_measure():
 def test_campaign_dsh_meets_the_vdw_and_height_targets(issue_measure):
     """dsh-light (training campaign) reads held-out molecules at vdW r ≥ 0.95, Height Map ≥ 0.98.
 
-    The third DSH target, Atomic Disks r ≥ 0.80, is not met yet (0.73 after 150 k samples): it is
-    reported in afmkit/learn/weights/README.md and stays open until a later sitting reaches it.
+    The third DSH target, Atomic Disks r ≥ 0.80, is not met (0.73 at the 200 k-sample budget,
+    flat from 120 k on): it is reported in afmkit/learn/weights/README.md and stays open.
     """
     scores = heldout.held_out_metrics(models.load_pretrained("dsh-light"), "dsh", issue_measure)
     met = heldout.meets_targets("dsh", scores)
     assert met["vdw_spheres_r"] and met["height_map_r"], scores
     report = json.loads(models.weights_path("dsh-light").with_name("dsh-light.metrics.json")
                         .read_text())  # fmt: skip
-    assert report["samples_seen"] >= 150_000 and report["molecules"] >= 5_000
+    assert report["samples_seen"] >= 200_000 and report["molecules"] >= 5_000
     for key, value in scores.items():  # the shipped report is what these weights measure
         assert value == pytest.approx(report["held_out"][key], abs=0.01), key
