@@ -84,3 +84,17 @@ def test_campaign_dsh_meets_the_vdw_and_height_targets(issue_measure):
     assert report["samples_seen"] >= 200_000 and report["molecules"] >= 5_000
     for key, value in scores.items():  # the shipped report is what these weights measure
         assert value == pytest.approx(report["held_out"][key], abs=0.01), key
+
+
+def test_campaign_xyz_meets_the_recall_target(issue_measure):
+    """xyz-light (training campaign, 150 k samples) finds ≥ 80 % of the atom boxes of held-out
+    molecules. Precision ≥ 0.80 and a mean position error ≤ 0.25 Å are not met (0.62, 0.26 Å):
+    reported in afmkit/learn/weights/README.md and open."""
+    scores = heldout.held_out_metrics(models.load_pretrained("xyz-light"), "xyz", issue_measure)
+    assert heldout.meets_targets("xyz", scores)["recall@0.5"], scores
+    assert scores["position_error_mean"] < 0.30, scores  # was 0.354 Å before the campaign
+    report = json.loads(models.weights_path("xyz-light").with_name("xyz-light.metrics.json")
+                        .read_text())  # fmt: skip
+    assert report["samples_seen"] >= 150_000 and report["molecules"] >= 5_000
+    for key, value in scores.items():  # the shipped report is what these weights measure
+        assert value == pytest.approx(report["held_out"][key], abs=0.01), key
