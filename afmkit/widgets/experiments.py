@@ -2,9 +2,10 @@
 
 :func:`preparation_panel` shows a measured :class:`~afmkit.experiments.stack.ExperimentStack`
 next to what :func:`~afmkit.experiments.preparation.prepare_experiment` makes of it for the
-models, with a control for every preparation step — NaN filling, background removal, drift
-correction (reference, band-pass, on/off), rotation by the scan angle, resampling (pad mode,
-window centre), slice choice and normalisation — the drift it found, and its warnings. The
+models, with a control for every preparation parameter — NaN filling, background removal, drift
+correction (on/off, reference, band-pass, window, largest step, sub-pixel upsampling, how slices
+are shifted), rotation by the scan angle, resampling (pad mode, window centre, anti-aliasing),
+slice choice (height tolerance) and normalisation — the drift it found, and its warnings. The
 prepared result of the current settings is :attr:`PreparationPanel.prepared`, ready for
 :func:`afmkit.experiments.analysis.analyse_experiment`.
 
@@ -107,13 +108,23 @@ class PreparationPanel(Panel):
                                                         ("closest slice", "closest")]),
             "drift_highpass": slider("drift high-pass", 8.0, 1.0, 32.0, 0.5, unit="px"),
             "drift_lowpass": slider("drift low-pass", 2.0, 0.0, 4.0, 0.1, unit="px"),
+            "drift_window": dropdown("drift window", [("Tukey", "tukey"), ("Hann", "hann"),
+                                                      ("none", None)], "tukey"),
+            "drift_max_shift": slider("largest drift step (0 = any)", 0.0, 0.0, 20.0, 0.5,
+                                      unit="px"),
+            "drift_upsample": int_slider("drift sub-pixel upsampling", 20, 1, 50),
+            "shift_method": dropdown("shift slices by", [("cubic spline", "spline"),
+                                                         ("Fourier", "fourier")], "spline"),
             "rotate": w.Checkbox(value=True, description=f"turn by the scan angle "
                                  f"({stack.scan_angle:g}°)"),
             "resample": w.Checkbox(value=True, description="resample to the models' window"),
             "pad_mode": dropdown("pad mode", list(_PAD_MODES), "nearest"),
+            "antialias": w.Checkbox(value=True, description="anti-alias before down-sampling"),
             "center_x": slider("window centre x", 0.0, -half, half, 0.1, unit="Å"),
             "center_y": slider("window centre y", 0.0, -half, half, 0.1, unit="Å"),
             "select_slices": w.Checkbox(value=True, description="choose the models' 10 slices"),
+            "height_tolerance": slider("height tolerance", 0.01, 0.0, 0.05, 0.005, unit="Å",
+                                       readout_format=".3f"),
             "normalize": w.Checkbox(value=True, description="normalise each slice"),
         }  # fmt: skip
         self.images = {key: image_widget(220) for key in ("measured", "far", "close")}
@@ -146,6 +157,8 @@ class PreparationPanel(Panel):
         v["center"] = (sx + cx, sy + cy)
         if v["drift_lowpass"] <= 0:
             v["drift_lowpass"] = None
+        if v["drift_max_shift"] <= 0:
+            v["drift_max_shift"] = None
         return v
 
     def _render_prepared(self, values: dict[str, Any]) -> None:

@@ -35,6 +35,15 @@ def test_preparation_panel_follows_its_controls(measured):
     assert panel.images["close"].value != first
     options = panel.options()
     assert options["center"] == pytest.approx((1.0, 0.0)) and options["pad_mode"] == "median"
+    import inspect
+
+    from afmkit.experiments.preparation import prepare_experiment
+
+    keywords = set(inspect.signature(prepare_experiment).parameters) - {"stack", "params"}
+    # n_keep is the models' input depth (10), not a choice; center is centre_x/centre_y
+    assert keywords - {"n_keep", "center"} <= set(panel.controls), keywords - set(panel.controls)
+    panel.set(drift=True, drift_max_shift=5.0, shift_method="fourier", drift_window=None)
+    assert panel.prepared is not None and panel.options()["drift_max_shift"] == 5.0
     panel.set(normalize=False)
     assert abs(float(panel.prepared.X.std()) - 1.0) > 0.1  # Δf in Hz, not normalised
     assert panel.last_render_s < 10
