@@ -437,8 +437,10 @@ def test_training_panel_in_notebook_08(lab, browser, tmp_path):
         status = panel.locator(".afmkit-training-status")
         panel.locator(".afmkit-training-status", has_text="press Train").wait_for(timeout=10_000)
 
-        epochs = panel.locator(".widget-slider").first  # Optimiser tab: epochs first
-        assert "epochs" in epochs.inner_text()
+        # the Optimiser tab's first slider, once JupyterLab has rendered the tab's content
+        epochs = panel.locator(".widget-slider", has_text="epochs").first
+        epochs.wait_for(timeout=10_000)
+        epochs.scroll_into_view_if_needed()
         before = epochs.locator(".widget-readout").inner_text()
         handle = epochs.locator(".noUi-handle").first
         handle.focus()
