@@ -21,6 +21,7 @@ import numpy as np
 __all__ = [
     "DEBOUNCE_S",
     "BackgroundJob",
+    "ControlPanel",
     "Debouncer",
     "Panel",
     "array_png",
@@ -383,7 +384,52 @@ class BackgroundJob:
         return not self.running
 
 
-class Panel:
+class ControlPanel:
+    """What every panel shares: named controls, read and set as a user would, and a widget.
+
+    Subclasses set ``self.controls`` (name → widget with a ``value``) and ``self.widget``.
+    """
+
+    controls: dict[str, w.Widget]
+    widget: w.Widget
+
+    def values(self) -> dict[str, Any]:
+        """Current control values, by name.
+
+        Returns
+        -------
+        dict
+            Control name → value.
+        """
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values: Any) -> None:
+        """Set control values as a user would (a :class:`Panel` then re-renders, debounced).
+
+        Parameters
+        ----------
+        **values
+            Control name → new value.
+
+        Raises
+        ------
+        KeyError
+            For a name that is not a control of this panel.
+        """
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            known = sorted(self.controls)
+            raise KeyError(f"unknown controls {sorted(unknown)}; this panel has {known}")
+        for name, value in values.items():
+            self.controls[name].value = value
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class Panel(ControlPanel):
     """Named controls + a render function + outputs, displayed as one widget.
 
     Parameters
@@ -431,36 +477,6 @@ class Panel:
         right = w.VBox(self.outputs)
         self.widget = w.VBox([*header, w.HBox([left, right])])
         self.widget.add_class("afmkit-panel")
-
-    def values(self) -> dict[str, Any]:
-        """Current control values, by name.
-
-        Returns
-        -------
-        dict
-            Control name → value.
-        """
-        return {name: control.value for name, control in self.controls.items()}
-
-    def set(self, **values: Any) -> None:
-        """Set control values (as a user would); the panel re-renders through its debouncer.
-
-        Parameters
-        ----------
-        **values
-            Control name → new value.
-
-        Raises
-        ------
-        KeyError
-            For a name that is not a control of this panel.
-        """
-        unknown = set(values) - set(self.controls)
-        if unknown:
-            known = sorted(self.controls)
-            raise KeyError(f"unknown controls {sorted(unknown)}; this panel has {known}")
-        for name, value in values.items():
-            self.controls[name].value = value
 
     def refresh(self) -> None:
         """Render now with the current values and update the status line."""

@@ -27,6 +27,7 @@ from afmkit.physics.simulator import SimulationParams, scan_center
 from afmkit.structures.molecules import Molecule
 from afmkit.widgets.core import (
     BackgroundJob,
+    ControlPanel,
     Panel,
     array_png,
     dropdown,
@@ -125,7 +126,7 @@ def matching_panel(
 ORIENTATION_CHOICES = (24, 100, 250, 500, 1000)
 
 
-class MatchSearchPanel:
+class MatchSearchPanel(ControlPanel):
     """Every search parameter of ``match``, a Match button and the result with its confidence.
 
     The search runs in a background thread (:func:`afmkit.experiments.matching.match`).
@@ -229,36 +230,6 @@ class MatchSearchPanel:
         self.controls["channels"].disabled = method == "df"
         for name in ("n_rescore", "refine_top"):
             self.controls[name].disabled = method == "descriptors"
-
-    def values(self) -> dict[str, Any]:
-        """Current control values, by name.
-
-        Returns
-        -------
-        dict
-            Control name → value.
-        """
-        return {name: control.value for name, control in self.controls.items()}
-
-    def set(self, **values: Any) -> None:
-        """Set control values as a user would.
-
-        Parameters
-        ----------
-        **values
-            Control name → new value.
-
-        Raises
-        ------
-        KeyError
-            For a name that is not a control of this panel.
-        """
-        unknown = set(values) - set(self.controls)
-        if unknown:
-            raise KeyError(f"unknown controls {sorted(unknown)}; this panel has "
-                           f"{sorted(self.controls)}")
-        for name, value in values.items():
-            self.controls[name].value = value
 
     def search_options(self) -> dict[str, Any]:
         """The ``match`` keyword arguments the controls describe.
@@ -383,11 +354,6 @@ class MatchSearchPanel:
 
     def _say(self, text: str) -> None:
         self.status.value = f"<small>{text}</small>"
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def match_search_panel(

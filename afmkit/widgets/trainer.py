@@ -26,7 +26,6 @@ import html
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import ipywidgets as w
 
@@ -39,7 +38,7 @@ from afmkit.learn.train import (
     simulate_shards,
     train,
 )
-from afmkit.widgets.core import BackgroundJob, int_slider, slider
+from afmkit.widgets.core import BackgroundJob, ControlPanel, int_slider, slider
 from afmkit.widgets.training import TrainingMonitor, history_from_csv
 
 __all__ = ["TrainingPanel", "training_panel"]
@@ -68,7 +67,7 @@ def _weight_box(label: str, value: float) -> w.BoundedFloatText:
                               style=_STYLE, layout=_LAYOUT)  # fmt: skip
 
 
-class TrainingPanel:
+class TrainingPanel(ControlPanel):
     """Controls for every training parameter, Train/Stop buttons and the live loss monitor.
 
     Parameters
@@ -187,36 +186,6 @@ class TrainingPanel:
         self.widget.add_class("afmkit-training-panel")
 
     # --- configuration ------------------------------------------------------------------------
-    def values(self) -> dict[str, Any]:
-        """Current control values, by name.
-
-        Returns
-        -------
-        dict
-            Control name → value.
-        """
-        return {name: control.value for name, control in self.controls.items()}
-
-    def set(self, **values: Any) -> None:
-        """Set control values as a user would.
-
-        Parameters
-        ----------
-        **values
-            Control name → new value.
-
-        Raises
-        ------
-        KeyError
-            For a name that is not a control of this panel.
-        """
-        unknown = set(values) - set(self.controls)
-        if unknown:
-            raise KeyError(f"unknown controls {sorted(unknown)}; this panel has "
-                           f"{sorted(self.controls)}")
-        for name, value in values.items():
-            self.controls[name].value = value
-
     def config(self, out: str | Path | None = None) -> TrainConfig:
         """The :class:`~afmkit.learn.train.TrainConfig` the controls describe (on-the-fly data).
 
@@ -365,11 +334,6 @@ class TrainingPanel:
     def _say(self, text: str) -> None:
         self._phase = text
         self.status.value = f"<small>{text}</small>"
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def training_panel(
